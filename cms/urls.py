@@ -1,0 +1,13 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("posts.urls")),
+]
+
+if settings.DEBUG:
+    # In production the web server (or object storage) serves media; see the README.
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

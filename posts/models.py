@@ -1,0 +1,346 @@
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from markdownx.models import MarkdownxField
+
+from . import rendering
+from .slugs import urlize, validate_slug
+
+
+class SlugField(models.CharField):
+    """A slug that may hold Unicode letters and Hugo's punctuation (. + ~ @)."""
+
+    default_validators = [validate_slug]
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 255)
+        super().__init__(*args, **kwargs)
+
+    def formfield(self, **kwargs):
+        field = super().formfield(**kwargs)
+        # The admin's slug prepopulation keeps non-ASCII letters only when asked to.
+        field.allow_unicode = True
+        return field
+
+
+class TermQuerySet(models.QuerySet):
+    def with_post_counts(self):
+        """Annotate `post_count`: how many published posts carry the term."""
+        now = timezone.now()
+        return self.annotate(
+            post_count=models.Count(
+                "posts",
+                filter=models.Q(
+                    posts__status=Post.Status.PUBLISHED, posts__published_at__lte=now
+                ),
+            )
+        )
+
+    def get_or_create_by_name(self, name):
+        """The term called `name`; names that differ only in case are one term."""
+        name = " ".join(name.split())
+        slug = urlize(name)
+        term = self.filter(models.Q(slug=slug) | models.Q(name__iexact=name)).first()
+        if term is None:
+            term = self.create(name=name, slug=slug)
+        return term
+
+
+class Term(models.Model):
+    """What categories and tags share: a Unicode name with a Hugo-style slug."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = SlugField(
+        _("slug"),
+        unique=True,
+        blank=True,
+        help_text=_("Part of the URL. Left blank, it is made from the name as Hugo does."),
+    )
+    description = models.TextField(_("description"), blank=True)
+
+    objects = TermQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        self.name = " ".join(self.name.split())
+        if not self.slug:
+            self.slug = urlize(self.name)
+        if not self.slug:
+            raise ValidationError(
+                {"name": _("The name needs at least one letter or digit to make a URL from.")}
+            )
+        clash = (
+            type(self)
+            .objects.filter(models.Q(name__iexact=self.name) | models.Q(slug=self.slug))
+            .exclude(pk=self.pk)
+            .first()
+        )
+        if clash is not None:
+            raise ValidationError(
+                {
+                    "name": _(
+                        "“%(other)s” already exists; names that differ only in case "
+                        "or in spacing are the same term."
+                    )
+                    % {"other": clash.name}
+                }
+            )
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = urlize(self.name)
+        super().save(*args, **kwargs)
+
+
+class Category(Term):
+    class Meta(Term.Meta):
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="category_name_ci_unique"),
+        ]
+
+    def get_absolute_url(self):
+        return reverse("posts:category", kwargs={"slug": self.slug})
+
+
+class Tag(Term):
+    class Meta(Term.Meta):
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="tag_name_ci_unique"),
+        ]
+
+    def get_absolute_url(self):
+        return reverse("posts:tag", kwargs={"slug": self.slug})
+
+
+class PostQuerySet(models.QuerySet):
+    def published(self):
+        """What readers may see: published, and not scheduled for later."""
+        return self.filter(status=Post.Status.PUBLISHED, published_at__lte=timezone.now())
+
+    def for_list(self):
+        """Posts as list pages show them: with their categories, in one extra query."""
+        return self.defer(*Post.HEAVY_FIELDS).prefetch_related("categories")
+
+
+class Post(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+
+    title = models.CharField(_("title"), max_length=300)
+    slug = SlugField(
+        _("slug"),
+        unique=True,
+        help_text=_("The article's URL is /posts/<slug>/."),
+    )
+    body = MarkdownxField(_("body"), blank=True, help_text=_("Markdown."))
+    description = models.TextField(
+        _("description"),
+        blank=True,
+        help_text=_("For search engines and lists. Left blank, it is taken from the body's summary."),
+    )
+    cover = models.ImageField(
+        _("cover image"),
+        upload_to="covers/%Y/%m/",
+        blank=True,
+        width_field="cover_width",
+        height_field="cover_height",
+    )
+    # Stored so that pages can give <img> its size without opening the file.
+    cover_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    cover_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    cover_alt = models.CharField(_("cover alt text"), max_length=300, blank=True)
+    categories = models.ManyToManyField(
+        Category, related_name="posts", blank=True, verbose_name=_("categories")
+    )
+    tags = models.ManyToManyField(Tag, related_name="posts", blank=True, verbose_name=_("tags"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    published_at = models.DateTimeField(
+        _("publish time"),
+        default=timezone.now,
+        db_index=True,
+        help_text=_("A published post with a time in the future stays hidden until then."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="posts",
+        verbose_name=_("author"),
+    )
+
+    # Derived from `body` on every save, so that no page view parses Markdown.
+    body_html = models.TextField(editable=False, default="")
+    summary_boxes_at = models.PositiveIntegerField(editable=False, default=0)
+    toc = models.JSONField(editable=False, default=list)
+    body_text = models.TextField(editable=False, default="")
+    summary = models.TextField(editable=False, default="")
+    word_count = models.PositiveIntegerField(editable=False, default=0)
+    reading_time = models.PositiveIntegerField(editable=False, default=1)
+
+    objects = PostQuerySet.as_manager()
+
+    # Big columns that list pages never show.
+    HEAVY_FIELDS = ("body", "body_html", "body_text", "toc")
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
+        indexes = [models.Index(fields=["status", "-published_at"])]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("posts:detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_published(self):
+        return self.status == self.Status.PUBLISHED and self.published_at <= timezone.now()
+
+    @property
+    def is_scheduled(self):
+        return self.status == self.Status.PUBLISHED and self.published_at > timezone.now()
+
+    @property
+    def was_updated(self):
+        """Whether the update is worth showing: a later day than publication."""
+        return timezone.localdate(self.updated_at) > timezone.localdate(self.published_at)
+
+    def render(self):
+        """Refresh the fields derived from the body."""
+        result = rendering.render(self.body)
+        self.body_html = result.html
+        self.summary_boxes_at = result.summary_at
+        self.toc = result.toc
+        self.body_text = result.text
+        self.word_count = result.word_count
+        self.reading_time = result.reading_time
+        self.summary = self.description.strip() or result.summary
+
+    def save(self, *args, touch=True, **kwargs):
+        """Render the body and, unless `touch` is false, set `updated_at` to now."""
+        if not self.slug:
+            self.slug = urlize(self.title)
+        self.render()
+        if touch:
+            self.updated_at = timezone.now()
+        super().save(*args, **kwargs)
+
+
+class AffiliateBox(models.Model):
+    """A product card or search box placed in a post; links are built per view."""
+
+    class Placement(models.TextChoices):
+        SUMMARY = "summary", _("After the summary list")
+        END = "end", _("End of the article")
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="affiliate_boxes")
+    keyword = models.CharField(
+        _("search keyword"), max_length=200, help_text=_("For example “AWS 資格 テキスト”.")
+    )
+    product_name = models.CharField(_("product name"), max_length=200, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    placement = models.CharField(
+        _("placement"), max_length=20, choices=Placement.choices, default=Placement.SUMMARY
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("affiliate box")
+        verbose_name_plural = _("affiliate boxes")
+
+    def __str__(self):
+        return self.product_name or self.keyword
+
+
+class SingletonModel(models.Model):
+    """A model with one row, edited in the admin and read from the cache."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def cache_key(cls):
+        return f"kiji:{cls._meta.label_lower}"
+
+    @classmethod
+    def load(cls):
+        obj = cache.get(cls.cache_key())
+        if obj is None:
+            obj, _created = cls.objects.get_or_create(pk=1)
+            cache.set(cls.cache_key(), obj, None)
+        return obj
+
+    def save(self, *args, **kwargs):
+        self.pk = 1
+        super().save(*args, **kwargs)
+        cache.delete(self.cache_key())
+
+    def delete(self, *args, **kwargs):
+        cache.delete(self.cache_key())
+        return super().delete(*args, **kwargs)
+
+
+class AffiliateSettings(SingletonModel):
+    amazon_tag = models.CharField(
+        _("Amazon associate tag"), max_length=100, blank=True, help_text=_("For example negi3939-22.")
+    )
+    rakuten_id = models.CharField(
+        _("Rakuten affiliate id"),
+        max_length=100,
+        blank=True,
+        help_text=_("For example 5000cbfd.5f52567b.5000cbff.924460a4."),
+    )
+    disclosure = models.CharField(
+        _("disclosure"), max_length=300, default="※アフィリエイトリンクを含みます"
+    )
+    enabled = models.BooleanField(
+        _("enabled"),
+        default=True,
+        help_text=_("Off: boxes show plain search links without affiliate ids."),
+    )
+
+    class Meta:
+        verbose_name = _("affiliate settings")
+        verbose_name_plural = _("affiliate settings")
+
+    def __str__(self):
+        return str(_("Affiliate settings"))
+
+
+class SiteSettings(SingletonModel):
+    title = models.CharField(_("site title"), max_length=200, default="Kiji")
+    tagline = models.CharField(_("tagline"), max_length=300, blank=True)
+    description = models.TextField(
+        _("description"), blank=True, help_text=_("For search engines and the home page.")
+    )
+
+    class Meta:
+        verbose_name = _("site settings")
+        verbose_name_plural = _("site settings")
+
+    def __str__(self):
+        return str(_("Site settings"))

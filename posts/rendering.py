@@ -1,0 +1,333 @@
+"""Markdown to safe HTML, once, when a post is saved.
+
+Posts were written for Hugo's goldmark (CommonMark with GitHub tables, strikethrough
+and autolinks), so markdown-it-py renders them the same way. Raw HTML is allowed and
+always goes through nh3 with an allowlist. The editor preview calls the same code.
+"""
+
+import html
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import nh3
+from linkify_it import LinkifyIt
+from markdown_it import MarkdownIt
+from mdit_py_plugins.anchors import anchors_plugin
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+SUMMARY_LENGTH = 120
+TOC_LEVELS = (2, 3)
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup",
+    "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure",
+    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark",
+    "ol", "p", "pre", "q", "rp", "rt", "ruby", "s", "samp", "small", "span", "strong",
+    "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time",
+    "tr", "u", "ul", "var", "wbr",
+}  # fmt: skip
+# Dropped with everything inside them, so that their text never shows as prose.
+REMOVED_WITH_CONTENT = {
+    "script", "style", "iframe", "object", "embed", "form", "noscript", "template",
+    "textarea", "select", "button", "svg", "math", "title", "base", "meta", "link",
+}  # fmt: skip
+_STYLED = {"div", "span", "p", "a", "strong", "em", "small", "table", "th", "td", "img"}
+ALLOWED_ATTRIBUTES = {
+    "*": {"title", "lang", "dir", "class"},
+    "a": {"href", "rel", "target", "hreflang"},
+    "img": {"src", "alt", "width", "height", "loading"},
+    "ol": {"start", "type"},
+    "pre": {"data-lang"},
+    "td": {"colspan", "rowspan", "align"},
+    "th": {"colspan", "rowspan", "align", "scope"},
+    "time": {"datetime"},
+    "details": {"open"},
+    **{f"h{level}": {"id"} for level in range(1, 7)},
+}
+for _tag in _STYLED:
+    ALLOWED_ATTRIBUTES.setdefault(_tag, set()).add("style")
+# Layout and colour only: nothing that can position content over the page or fetch URLs.
+ALLOWED_STYLES = {
+    "color", "background-color", "border", "border-top", "border-bottom", "border-left",
+    "border-right", "border-color", "border-style", "border-width", "border-radius",
+    "padding", "padding-top", "padding-bottom", "padding-left", "padding-right",
+    "margin", "margin-top", "margin-bottom", "margin-left", "margin-right",
+    "font-size", "font-weight", "font-style", "text-align", "text-decoration",
+    "line-height", "display", "gap", "flex-wrap", "flex-direction", "justify-content",
+    "align-items", "width", "max-width", "vertical-align", "white-space",
+}  # fmt: skip
+URL_SCHEMES = {"http", "https", "mailto", "tel"}
+
+# Hosts whose links pay the site: marked sponsored, opened in a new tab.
+AFFILIATE_HOSTS = re.compile(
+    r"^https?://(?:[\w-]+\.)*(?:amazon\.co\.jp|amzn\.to|amzn\.asia|rakuten\.co\.jp)(?:[/:?#]|$)",
+    re.IGNORECASE,
+)
+
+_RAWHTML_RE = re.compile(
+    r"\{\{[<%]\s*rawhtml\s*[>%]\}\}(.*?)\{\{[<%]\s*/rawhtml\s*[>%]\}\}", re.DOTALL
+)
+_RAW_PLACEHOLDER = "<!--kiji-raw-{}-->"
+_RAW_PLACEHOLDER_RE = re.compile(r"<!--kiji-raw-(\d+)-->")
+# nh3's output is normalised: attributes are double-quoted with '"' escaped.
+_A_TAG_RE = re.compile(r'<a((?:\s+[\w:-]+(?:="[^"]*")?)*)\s*>')
+_ATTR_RE = re.compile(r'([\w:-]+)(?:="([^"]*)")?')
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_SENTENCE_END = tuple("。．.!?！？")
+
+
+@dataclass
+class Rendered:
+    html: str = ""
+    summary_at: int = 0
+    toc: list = field(default_factory=list)
+    text: str = ""
+    summary: str = ""
+    word_count: int = 0
+    reading_time: int = 0
+
+
+class _GoldmarkLinkify(LinkifyIt):
+    """Autolinks as goldmark makes them: URLs with a scheme, www. hosts and e-mail
+    addresses, but not bare names that happen to end in a TLD, such as README.md."""
+
+    def match(self, text):
+        return [
+            m
+            for m in super().match(text) or []
+            if m.schema or m.raw.lower().startswith("www.") or "@" in m.raw
+        ]
+
+
+def heading_id(title):
+    """Hugo's default ("github") heading id: letters and digits lower-cased, spaces to '-'."""
+    out = []
+    for char in title.strip():
+        if char in " -":
+            out.append("-")
+        elif char == "_" or char.isalpha() or char.isdigit():
+            out.append(char.lower())
+    return "".join(out) or "heading"
+
+
+_FORMATTER = HtmlFormatter(nowrap=True)
+
+
+def _highlight(code, lang, _attrs):
+    lexer = _lexer(lang.strip().lower()) if lang else None
+    if lexer is None:
+        return ""  # markdown-it then writes a plain, escaped <pre><code>
+    return (
+        f'<pre class="highlight" data-lang="{html.escape(lang)}"><code>'
+        f"{highlight(code, lexer, _FORMATTER)}</code></pre>\n"
+    )
+
+
+@lru_cache(maxsize=128)
+def _lexer(name):
+    try:
+        return get_lexer_by_name(name)
+    except ClassNotFound:
+        return None
+
+
+def _build_markdown():
+    md = MarkdownIt("commonmark", {"html": True, "linkify": True, "highlight": _highlight})
+    md.enable(["table", "strikethrough", "linkify"])
+    md.linkify = _GoldmarkLinkify()
+    anchors_plugin(
+        md, min_level=1, max_level=6, slug_func=heading_id, permalink=True, permalinkSymbol="#"
+    )
+    return md
+
+
+_md = _build_markdown()
+
+
+def sanitize(fragment):
+    """Clean an HTML fragment with Kiji's allowlist and mark affiliate links."""
+    cleaned = nh3.clean(
+        fragment,
+        tags=ALLOWED_TAGS,
+        clean_content_tags=REMOVED_WITH_CONTENT,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        filter_style_properties=ALLOWED_STYLES,
+        link_rel=None,
+        strip_comments=True,
+    )
+    return _A_TAG_RE.sub(_finish_link, cleaned)
+
+
+def _finish_link(match):
+    attrs = {name: value or "" for name, value in _ATTR_RE.findall(match.group(1))}
+    href = html.unescape(attrs.get("href", ""))
+    rel = set(attrs.get("rel", "").split())
+    if AFFILIATE_HOSTS.match(href):
+        rel |= {"sponsored", "noopener"}
+        attrs["target"] = "_blank"
+    if attrs.get("target") == "_blank":
+        rel.add("noopener")
+    if rel:
+        first = [value for value in ("sponsored", "noopener") if value in rel]
+        attrs["rel"] = " ".join(first + sorted(rel.difference(first)))
+    parts = "".join(f' {name}="{value}"' for name, value in attrs.items())
+    return f"<a{parts}>"
+
+
+def _extract_raw_html(text):
+    """Swap Hugo's {{< rawhtml >}} blocks for placeholders, so that blank lines inside
+    them cannot turn their HTML into Markdown paragraphs or code blocks."""
+    blocks = []
+
+    def keep(match):
+        blocks.append(match.group(1))
+        return "\n\n" + _RAW_PLACEHOLDER.format(len(blocks) - 1) + "\n\n"
+
+    return _RAWHTML_RE.sub(keep, text), blocks
+
+
+def _restore_raw_html(fragment, blocks):
+    return _RAW_PLACEHOLDER_RE.sub(
+        lambda m: blocks[int(m.group(1))] if int(m.group(1)) < len(blocks) else "", fragment
+    )
+
+
+def _inline_text(token):
+    return "".join(
+        child.content for child in token.children or () if child.type in ("text", "code_inline")
+    )
+
+
+def _plain_text(tokens, raw_blocks):
+    lines = []
+    for token in tokens:
+        if token.type == "inline":
+            lines.append(
+                "".join(
+                    child.content if child.type in ("text", "code_inline") else "\n"
+                    for child in token.children or ()
+                    if child.type in ("text", "code_inline", "softbreak", "hardbreak")
+                )
+            )
+        elif token.type in ("fence", "code_block"):
+            lines.append(token.content)
+        elif token.type == "html_block":
+            raw = _restore_raw_html(token.content, raw_blocks)
+            lines.append(html.unescape(nh3.clean(raw, tags=set(), clean_content_tags={"script", "style"})))
+    return "\n".join(line.strip() for line in lines if line.strip())
+
+
+def count_words(text):
+    """Hugo's word count with hasCJKLanguage: a CJK character is a word of its own."""
+    count = 0
+    for word in text.split():
+        count += 1 if word.isascii() else len(word)
+    return count
+
+
+def reading_minutes(word_count, cjk):
+    """Hugo's reading time: 501 CJK characters or 213 words a minute, rounded up."""
+    per_minute = 501 if cjk else 213
+    return max(1, (word_count + per_minute - 1) // per_minute)
+
+
+def _first_list_items(tokens):
+    """Text of the items of the first top-level list, if the body has one."""
+    items, depth, inside = [], 0, False
+    for token in tokens:
+        if token.type in ("bullet_list_open", "ordered_list_open"):
+            if token.level == 0:
+                inside = True
+            depth += 1
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            depth -= 1
+            if token.level == 0:
+                return items
+        elif inside and depth == 1 and token.type == "inline":
+            items.append(_inline_text(token).strip())
+    return []
+
+
+def _first_paragraph(tokens):
+    for index, token in enumerate(tokens):
+        if token.type == "paragraph_open" and token.level == 0:
+            return _inline_text(tokens[index + 1]).strip()
+    return ""
+
+
+def summarize(tokens, length=SUMMARY_LENGTH):
+    """About `length` characters from the summary list (or the first paragraph)."""
+    items = [item for item in _first_list_items(tokens) if item]
+    if items:
+        cjk = any(_CJK_RE.search(item) for item in items)
+        joiner = "" if cjk else " "
+        text = joiner.join(
+            item if item.endswith(_SENTENCE_END) else item + ("。" if cjk else ".")
+            for item in items
+        )
+    else:
+        text = _first_paragraph(tokens)
+    text = " ".join(text.split())
+    if len(text) > length:
+        text = text[:length].rstrip() + "..."
+    return text
+
+
+def _split_point(tokens):
+    """Token index after which summary affiliate boxes go: the end of the first
+    top-level list, else of the first paragraph, else the end of the body."""
+    for index, token in enumerate(tokens):
+        if token.level == 0 and token.type in ("bullet_list_close", "ordered_list_close"):
+            return index + 1
+    for index, token in enumerate(tokens):
+        if token.level == 0 and token.type == "paragraph_close":
+            return index + 1
+    return len(tokens)
+
+
+def _toc(tokens):
+    entries = []
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open" and int(token.tag[1]) in TOC_LEVELS:
+            title = _inline_text(tokens[index + 1]).strip()
+            if title:
+                entries.append({"level": int(token.tag[1]), "id": token.attrGet("id"), "title": title})
+    return entries
+
+
+def render(markdown_text):
+    """Render a post body: sanitized HTML plus the table of contents, plain text,
+    summary, word count and reading time derived from it."""
+    source, raw_blocks = _extract_raw_html(markdown_text or "")
+    env = {}
+    tokens = _md.parse(source, env)
+    split = _split_point(tokens)
+    head, tail = (
+        sanitize(_restore_raw_html(_md.renderer.render(part, _md.options, env), raw_blocks))
+        for part in (tokens[:split], tokens[split:])
+    )
+    text = _plain_text(tokens, raw_blocks)
+    words = count_words(text)
+    return Rendered(
+        html=head + tail,
+        summary_at=len(head),
+        toc=_toc(tokens),
+        text=text,
+        summary=summarize(tokens),
+        word_count=words,
+        reading_time=reading_minutes(words, cjk=bool(_CJK_RE.search(text))),
+    )
+
+
+def preview_html(markdown_text):
+    """The editor's live preview (django-markdownx's MARKDOWNX_MARKDOWNIFY_FUNCTION)."""
+    # Imported here: models import this module.
+    from .affiliate import tag_amazon_links
+    from .models import AffiliateSettings
+
+    return tag_amazon_links(render(markdown_text).html, AffiliateSettings.load())

@@ -1,0 +1,44 @@
+"""Slugs as Hugo makes them, so that an imported site keeps its URLs."""
+
+import re
+import unicodedata
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+# Hugo keeps these besides letters, digits and marks. '/', '\\', '#' and '%' are left
+# out: in a Kiji URL they would start a new path segment, a fragment or an escape.
+_KEPT_PUNCTUATION = frozenset("._+~-@")
+
+
+def urlize(value):
+    """Hugo's `urlize`: lower-case, whitespace runs become '-', Unicode letters kept.
+
+    "AI News" → "ai-news", "llama.cpp 使い方" → "llama.cpp-使い方", 「速報」 → "速報".
+    """
+    out = []
+    pending_hyphen = False
+    for char in str(value):
+        category = unicodedata.category(char)
+        if char in _KEPT_PUNCTUATION or category[0] in "LM" or category == "Nd":
+            if pending_hyphen:
+                out.append("-")
+                pending_hyphen = False
+            out.append(char)
+        elif out and char.isspace():
+            pending_hyphen = True
+    return "".join(out).lower()
+
+
+_SLUG_RE = re.compile(r"^[\w.+~@-]+\Z")
+
+
+def validate_slug(value):
+    if not _SLUG_RE.match(value) or value in {".", ".."}:
+        raise ValidationError(
+            _(
+                "Enter a slug of letters, digits and - _ . + ~ @ only, "
+                "with no spaces or slashes (for example “ai-news” or “速報”)."
+            ),
+            code="invalid_slug",
+        )

@@ -1,0 +1,93 @@
+from django.conf import settings
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from .models import Category, Post, Tag
+
+
+def _paginate(queryset, page):
+    paginator = Paginator(queryset, settings.KIJI_POSTS_PER_PAGE, allow_empty_first_page=True)
+    try:
+        return paginator.page(page)
+    except (EmptyPage, PageNotAnInteger):
+        raise Http404("No such page")
+
+
+def _post_list(request, template, base_path, page, queryset, **context):
+    if page == 1 and request.resolver_match.kwargs.get("page"):
+        return redirect(base_path, permanent=True)  # Hugo serves /page/1/ as an alias
+    page_obj = _paginate(queryset.for_list(), page)
+    return render(
+        request,
+        template,
+        {"page_obj": page_obj, "posts": page_obj.object_list, "base_path": base_path, **context},
+    )
+
+
+def home(request, page=1):
+    return _post_list(request, "posts/home.html", reverse("posts:home"), page, Post.objects.published())
+
+
+def post_list(request, page=1):
+    return _post_list(
+        request, "posts/post_list.html", reverse("posts:list"), page, Post.objects.published()
+    )
+
+
+def _article_queryset():
+    return Post.objects.select_related("author").prefetch_related(
+        "categories", "tags", "affiliate_boxes"
+    )
+
+
+def post_detail(request, slug):
+    post = get_object_or_404(_article_queryset().published(), slug=slug)
+    return render(request, "posts/post_detail.html", {"post": post})
+
+
+def preview(request, pk):
+    """Any post, published or not, with the public template (staff only; see admin)."""
+    post = get_object_or_404(_article_queryset(), pk=pk)
+    response = render(request, "posts/post_detail.html", {"post": post, "is_preview": True})
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _term_list(request, model):
+    terms = model.objects.with_post_counts().filter(post_count__gt=0).order_by("-post_count", "name")
+    return render(
+        request,
+        "posts/term_list.html",
+        {"terms": terms, "title": model._meta.verbose_name_plural},
+    )
+
+
+def _term_detail(request, model, slug, page):
+    term = get_object_or_404(model, slug=slug)
+    return _post_list(
+        request,
+        "posts/term_detail.html",
+        term.get_absolute_url(),
+        page,
+        term.posts.published(),
+        term=term,
+        kind=model._meta.verbose_name,
+    )
+
+
+def category_list(request):
+    return _term_list(request, Category)
+
+
+def category_detail(request, slug, page=1):
+    return _term_detail(request, Category, slug, page)
+
+
+def tag_list(request):
+    return _term_list(request, Tag)
+
+
+def tag_detail(request, slug, page=1):
+    return _term_detail(request, Tag, slug, page)

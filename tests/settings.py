@@ -1,0 +1,20 @@
+"""Settings for the test suite: the real ones, with what tests must not depend on swapped out."""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "kiji-tests-only")
+
+from cms.settings import *  # noqa: E402,F403
+
+DEBUG = False
+SECURE_SSL_REDIRECT = False
+# Manifest storage needs `collectstatic`; tests read the source files.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MEDIA_ROOT = tempfile.mkdtemp(prefix="kiji-test-media-")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STATIC_ROOT = tempfile.mkdtemp(prefix="kiji-test-static-")
