@@ -180,7 +180,7 @@ class SingletonAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
-        obj = self.model.load()
+        obj, _created = self.model.objects.get_or_create(pk=1)
         return redirect(reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk]))
 
 

@@ -74,15 +74,16 @@ class Term(models.Model):
 
     def clean(self):
         self.name = " ".join(self.name.split())
-        if not self.slug:
-            self.slug = urlize(self.name)
-        if not self.slug:
+        # The slug save() will make is checked here but not set, so that a clash is
+        # reported once, on the name, rather than again as a duplicate slug.
+        slug = self.slug or urlize(self.name)
+        if not slug:
             raise ValidationError(
                 {"name": _("The name needs at least one letter or digit to make a URL from.")}
             )
         clash = (
             type(self)
-            .objects.filter(models.Q(name__iexact=self.name) | models.Q(slug=self.slug))
+            .objects.filter(models.Q(name__iexact=self.name) | models.Q(slug=slug))
             .exclude(pk=self.pk)
             .first()
         )
@@ -288,9 +289,10 @@ class SingletonModel(models.Model):
 
     @classmethod
     def load(cls):
+        """The record, or its defaults until an admin first saves it; reading never writes."""
         obj = cache.get(cls.cache_key())
         if obj is None:
-            obj, _created = cls.objects.get_or_create(pk=1)
+            obj = cls.objects.filter(pk=1).first() or cls(pk=1)
             cache.set(cls.cache_key(), obj, None)
         return obj
 

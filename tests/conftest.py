@@ -1,8 +1,12 @@
 import itertools
+from html.parser import HTMLParser
+from io import BytesIO
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from django.utils import timezone
+from PIL import Image
 
 from posts.models import AffiliateSettings, Category, Post, Tag
 
@@ -44,3 +48,44 @@ def affiliate_settings(db):
     settings.enabled = True
     settings.save()
     return settings
+
+
+def image_bytes(image_format="PNG", size=(40, 30)):
+    """A small real image in `image_format` (any format Pillow can write)."""
+    buffer = BytesIO()
+    Image.new("RGB", size, (200, 60, 30)).save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def staff_client(db, django_user_model):
+    """A client of its own, logged in as staff with no model permissions at all."""
+    user = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
+    staff = Client()
+    staff.force_login(user)
+    return staff
+
+
+class _TagCollector(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, {name: value or "" for name, value in attrs}))
+
+    handle_startendtag = handle_starttag
+
+
+def start_tags(html, name=None):
+    """The start tags in `html` as (tag, attributes) pairs, attribute values unescaped."""
+    collector = _TagCollector()
+    collector.feed(html)
+    collector.close()
+    return [(tag, attrs) for tag, attrs in collector.tags if name is None or tag == name]
+
+
+def article_body(html):
+    """The article body region of a post page: from the body <div> to the end of the article."""
+    start = html.index('<div class="post__body">')
+    return html[start : html.index("</article>", start)]

@@ -1,0 +1,36 @@
+# Kiji: `make run` for a demo site on SQLite, `make test` for the whole suite.
+PYTHON_BIN ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# The demo always runs on its own SQLite file, whatever DATABASE_URL says.
+RUN_ENV := DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/db.sqlite3
+
+.PHONY: run test bench-import clean
+
+$(PY):
+	$(PYTHON_BIN) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
+	$(RUN_ENV) $(PY) manage.py load_demo
+	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+
+# SQLite first; then again on the database DATABASE_URL names, if any.
+test: $(VENV)/.installed-test
+	DATABASE_URL= CACHE_URL= REDIS_URL= $(PY) -m pytest
+	@if [ -n "$$DATABASE_URL" ]; then \
+		echo "== again on $${DATABASE_URL%%@*}@…"; \
+		$(PY) -m pytest; \
+	fi
+
+clean:
+	rm -rf $(VENV) *.egg-info staticfiles test-artifacts
