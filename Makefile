@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # The demo always runs on its own SQLite file, whatever DATABASE_URL says.
 RUN_ENV := DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/db.sqlite3
 
-.PHONY: run test bench-import clean
+.PHONY: run test clean messages
 
 $(PY):
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -34,3 +34,9 @@ test: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) *.egg-info staticfiles test-artifacts
+
+# After changing translatable text: update locale/ja/LC_MESSAGES/django.po, translate
+# the new entries, run this again to compile. Needs GNU gettext.
+messages: $(VENV)/.installed
+	DEBUG=1 $(PY) manage.py makemessages -l ja --ignore=.venv --ignore=tests --no-obsolete
+	DEBUG=1 $(PY) manage.py compilemessages -l ja --ignore=.venv

@@ -161,7 +161,7 @@ class TermAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(post_count=Count("posts"))
 
-    @admin.display(description=_("posts"), ordering="post_count")
+    @admin.display(description=_("post count"), ordering="post_count")
     def post_count(self, obj):
         return obj.post_count
 

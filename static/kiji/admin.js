@@ -6,12 +6,12 @@
   const MARKDOWNX_ERROR_TEXT = "Invalid response";
 
   function showUploadError(container, message) {
-    let box = container.querySelector(".kiji-upload-error");
+    let box = container.parentElement.querySelector(".kiji-upload-error");
     if (!box) {
       box = document.createElement("p");
       box.className = "kiji-upload-error";
       box.setAttribute("role", "alert");
-      container.prepend(box);
+      container.before(box);
     }
     box.textContent = message;
   }
@@ -20,7 +20,10 @@
     const container = event.currentTarget;
     const editor = container.querySelector("textarea");
     if (editor) {
-      editor.value = editor.value.replace(MARKDOWNX_ERROR_TEXT, "");
+      // markdownx inserts its text right after this event fires.
+      setTimeout(function () {
+        editor.value = editor.value.replace(MARKDOWNX_ERROR_TEXT, "");
+      });
     }
     let message = "The image could not be uploaded.";
     try {
@@ -36,7 +39,7 @@
   }
 
   function onUploadEnd(event) {
-    const box = event.currentTarget.querySelector(".kiji-upload-error");
+    const box = event.currentTarget.parentElement.querySelector(".kiji-upload-error");
     if (box) {
       box.remove();
     }
