@@ -6,12 +6,12 @@
   const MARKDOWNX_ERROR_TEXT = "Invalid response";
 
   function showUploadError(container, message) {
-    let box = container.parentElement.querySelector(".kiji-upload-error");
+    let box = container.querySelector(".kiji-upload-error");
     if (!box) {
       box = document.createElement("p");
       box.className = "kiji-upload-error";
       box.setAttribute("role", "alert");
-      container.before(box);
+      container.prepend(box);
     }
     box.textContent = message;
   }
@@ -39,7 +39,7 @@
   }
 
   function onUploadEnd(event) {
-    const box = event.currentTarget.parentElement.querySelector(".kiji-upload-error");
+    const box = event.currentTarget.querySelector(".kiji-upload-error");
     if (box) {
       box.remove();
     }
