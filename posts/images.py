@@ -1,6 +1,7 @@
 """Checking uploaded images before anything keeps them."""
 
 import uuid
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -13,8 +14,19 @@ from PIL import Image, UnidentifiedImageError
 ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
 
 
+class ImageInfo(NamedTuple):
+    format: str
+    width: int
+    height: int
+
+    @property
+    def extension(self):
+        return ALLOWED_FORMATS[self.format]
+
+
 def validate_image(upload):
-    """Raise ValidationError unless `upload` is a JPEG, PNG, GIF or WebP within limits."""
+    """The format and size of `upload`; ValidationError unless it is a JPEG, PNG,
+    GIF or WebP within the limits."""
     name = getattr(upload, "name", "") or _("the file")
     size = getattr(upload, "size", None)
     if size is not None and size > settings.KIJI_MAX_UPLOAD_BYTES:
@@ -60,14 +72,14 @@ def validate_image(upload):
             % {"name": name, "format": image_format},
             code="unsupported_format",
         )
-    return image_format
+    return ImageInfo(image_format, width, height)
 
 
 def store_upload(upload):
     """Keep a validated editor upload under a unique name; return its URL."""
-    image_format = validate_image(upload)
+    info = validate_image(upload)
     name = default_storage.save(
-        f"{settings.MARKDOWNX_MEDIA_PATH}{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{ALLOWED_FORMATS[image_format]}",
+        f"{settings.MARKDOWNX_MEDIA_PATH}{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{info.extension}",
         upload,
     )
     return default_storage.url(name)

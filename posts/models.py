@@ -1,3 +1,5 @@
+from urllib.parse import unquote
+
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -130,8 +132,15 @@ class Tag(Term):
 
 class PostQuerySet(models.QuerySet):
     def published(self):
-        """What readers may see: published, and not scheduled for later."""
-        return self.filter(status=Post.Status.PUBLISHED, published_at__lte=timezone.now())
+        """What readers may see: published, not scheduled for later, not expired.
+
+        `Post.is_published` states the same rule for one post in memory."""
+        now = timezone.now()
+        return self.filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now),
+            status=Post.Status.PUBLISHED,
+            published_at__lte=now,
+        )
 
     def for_list(self):
         """Posts as list pages show them: with their categories, in one extra query."""
@@ -179,6 +188,12 @@ class Post(models.Model):
         db_index=True,
         help_text=_("A published post with a time in the future stays hidden until then."),
     )
+    expires_at = models.DateTimeField(
+        _("expiry time"),
+        null=True,
+        blank=True,
+        help_text=_("Optional. Readers stop seeing the post at this time (Hugo's expiryDate)."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
     author = models.ForeignKey(
@@ -189,6 +204,11 @@ class Post(models.Model):
         related_name="posts",
         verbose_name=_("author"),
     )
+
+    # Where an imported post came from (relative to the Hugo site), and that file's
+    # SHA-256, so that importing again skips files that did not change.
+    source_path = models.CharField(max_length=500, null=True, blank=True, unique=True, editable=False)
+    source_digest = models.CharField(max_length=64, blank=True, editable=False)
 
     # Derived from `body` on every save, so that no page view parses Markdown.
     body_html = models.TextField(editable=False, default="")
@@ -218,7 +238,12 @@ class Post(models.Model):
 
     @property
     def is_published(self):
-        return self.status == self.Status.PUBLISHED and self.published_at <= timezone.now()
+        now = timezone.now()
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.published_at <= now
+            and (self.expires_at is None or self.expires_at > now)
+        )
 
     @property
     def is_scheduled(self):
@@ -229,9 +254,9 @@ class Post(models.Model):
         """Whether the update is worth showing: a later day than publication."""
         return timezone.localdate(self.updated_at) > timezone.localdate(self.published_at)
 
-    def render(self):
-        """Refresh the fields derived from the body."""
-        result = rendering.render(self.body)
+    def render(self, result=None):
+        """Refresh the fields derived from the body (from `result` if already rendered)."""
+        result = result or rendering.render(self.body)
         self.body_html = result.html
         self.summary_boxes_at = result.summary_at
         self.toc = result.toc
@@ -240,14 +265,21 @@ class Post(models.Model):
         self.reading_time = result.reading_time
         self.summary = self.description.strip() or result.summary
 
-    def save(self, *args, touch=True, **kwargs):
-        """Render the body and, unless `touch` is false, set `updated_at` to now."""
+    def save(self, *args, touch=True, rendered=None, **kwargs):
+        """Render the body (unless given `rendered`, its rendering) and, unless `touch`
+        is false, set `updated_at` to now. A changed slug leaves a permanent redirect
+        from the old URL."""
         if not self.slug:
             self.slug = urlize(self.title)
-        self.render()
+        self.render(rendered)
         if touch:
             self.updated_at = timezone.now()
+        old_slug = (
+            Post.objects.filter(pk=self.pk).values_list("slug", flat=True).first() if self.pk else None
+        )
         super().save(*args, **kwargs)
+        if old_slug and old_slug != self.slug:
+            Redirect.add(reverse("posts:detail", kwargs={"slug": old_slug}), self.get_absolute_url())
 
 
 class AffiliateBox(models.Model):
@@ -346,3 +378,58 @@ class SiteSettings(SingletonModel):
 
     def __str__(self):
         return str(_("Site settings"))
+
+
+class Redirect(models.Model):
+    """A permanent redirect from a URL that no longer exists (an old slug, a Hugo
+    alias, a file name the old site linked to) to where the content lives now."""
+
+    old_path = models.CharField(_("old path"), max_length=500, unique=True)
+    new_path = models.CharField(_("new path"), max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["old_path"]
+        verbose_name = _("redirect")
+        verbose_name_plural = _("redirects")
+
+    def __str__(self):
+        return f"{self.old_path} → {self.new_path}"
+
+    @classmethod
+    def add(cls, old_path, new_path):
+        """Redirect `old_path` to `new_path`."""
+        cls.add_many([(old_path, new_path)])
+
+    @classmethod
+    def add_many(cls, pairs):
+        """Redirect each old path to its new one, keeping every chain one hop long."""
+        moves = {}
+        for old_path, new_path in pairs:
+            old_path, new_path = unquote(old_path), unquote(new_path)
+            if old_path != new_path:
+                moves[old_path] = new_path
+        items = list(moves.items())
+        for start in range(0, len(items), 500):  # databases cap query parameters
+            cls._add_batch(dict(items[start : start + 500]))
+
+    @classmethod
+    def _add_batch(cls, moves):
+        # The new URLs are live (again), so nothing may send them elsewhere.
+        cls.objects.filter(old_path__in=set(moves.values())).delete()
+        chained = list(cls.objects.filter(new_path__in=moves.keys()))
+        for redirect in chained:
+            redirect.new_path = moves[redirect.new_path]
+        cls.objects.bulk_update(chained, ["new_path"], batch_size=500)
+        existing = {r.old_path: r for r in cls.objects.filter(old_path__in=moves.keys())}
+        changed = []
+        for old_path, new_path in moves.items():
+            redirect = existing.get(old_path)
+            if redirect and redirect.new_path != new_path:
+                redirect.new_path = new_path
+                changed.append(redirect)
+        cls.objects.bulk_update(changed, ["new_path"], batch_size=500)
+        cls.objects.bulk_create(
+            [cls(old_path=old, new_path=new) for old, new in moves.items() if old not in existing],
+            batch_size=500,
+        )
