@@ -459,6 +459,7 @@ class HugoImporter:
         with transaction.atomic():
             sources = self._read_sources()
             self._save(sources)
+            self._import_term_pages()
             self._bootstrap_settings(config, sources)
             if self.dry_run:
                 transaction.set_rollback(True)
@@ -690,6 +691,25 @@ class HugoImporter:
             if alias:
                 old.append(("/" if alias.startswith("/") else "/posts/") + alias.strip("/") + "/")
         self.redirects.extend((path, url) for path in dict.fromkeys(old))
+
+    def _import_term_pages(self):
+        """Descriptions from content/categories/<slug>/_index.md and content/tags/…."""
+        for model, section in ((Category, "categories"), (Tag, "tags")):
+            for path in sorted((self.site_dir / "content" / section).glob("*/_index.md")):
+                key = self._key(path)
+                try:
+                    meta, _body = split_front_matter(decode(path.read_bytes()))
+                except SourceError as error:
+                    self.warn(key, error, "ignored")
+                    continue
+                name = " ".join(str(meta.get("title") or "").split())
+                description = str(meta.get("description") or "").strip()
+                term = model.objects.filter(slug=urlize(path.parent.name)).first()
+                if term is None and name:
+                    term = model.objects.get_or_create_by_name(name)
+                if term is not None and description and term.description != description:
+                    term.description = description
+                    term.save()
 
     # Covers
 

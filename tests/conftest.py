@@ -1,9 +1,12 @@
 import itertools
+import shutil
 from html.parser import HTMLParser
-from io import BytesIO
+from io import BytesIO, StringIO
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 from PIL import Image
@@ -89,3 +92,56 @@ def article_body(html):
     """The article body region of a post page: from the body <div> to the end of the article."""
     start = html.index('<div class="post__body">')
     return html[start : html.index("</article>", start)]
+
+
+HUGO_FIXTURE = Path(__file__).parent / "fixtures" / "hugo-site"
+# Drawn at test time, so that no binary files are committed: (format, size) by path.
+HUGO_FIXTURE_COVERS = {
+    "static/images/posts/2025-03-01-a1b2c3d4.png": ("PNG", (64, 48)),
+    "static/images/posts/2025-02-10-e5f6a7b8.png": ("PNG", (40, 30)),
+    "content/posts/2025-02-01-bundle-post/cover.jpg": ("JPEG", (32, 24)),
+}
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """A MEDIA_ROOT of the test's own, so that stored files can be counted."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def hugo_site(tmp_path):
+    """A copy of tests/fixtures/hugo-site with its cover images drawn."""
+    site = tmp_path / "hugo-site"
+    shutil.copytree(HUGO_FIXTURE, site)
+    for relative, (image_format, size) in HUGO_FIXTURE_COVERS.items():
+        (site / relative).parent.mkdir(parents=True, exist_ok=True)
+        (site / relative).write_bytes(image_bytes(image_format, size))
+    return site
+
+
+def run_command(name, *args):
+    """Run a management command; return what it printed (stdout, then stderr)."""
+    out, err = StringIO(), StringIO()
+    call_command(name, *map(str, args), stdout=out, stderr=err)
+    return out.getvalue() + err.getvalue()
+
+
+def run_failing_command(name, *args):
+    """Run a management command that must raise CommandError; return what it
+    printed (stdout, then stderr) and the error's message."""
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError) as raised:
+        call_command(name, *map(str, args), stdout=out, stderr=err)
+    return out.getvalue() + err.getvalue(), str(raised.value)
+
+
+def media_files(root):
+    """{path relative to `root`: (size, mtime)} of every file stored under it."""
+    root = Path(root)
+    return {
+        path.relative_to(root).as_posix(): (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in root.rglob("*")
+        if path.is_file()
+    }
