@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # The demo always runs on its own SQLite file, whatever DATABASE_URL says.
 RUN_ENV := DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/db.sqlite3
 
-.PHONY: run test clean messages
+.PHONY: run test bench-import clean messages
 
 $(PY):
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: $(VENV)/.installed-test
 		echo "== again on $${DATABASE_URL%%@*}@…"; \
 		$(PY) -m pytest; \
 	fi
+
+# Times import_hugo on a generated site: `make bench-import N=500 ARGS="--json"`.
+# ARGS="--database-url postgres://…" runs on that empty database and flushes it.
+bench-import: $(VENV)/.installed
+	$(PY) benchmarks/import_hugo.py $(if $(N),--posts $(N)) $(ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info staticfiles test-artifacts
