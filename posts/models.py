@@ -1,4 +1,4 @@
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -218,11 +218,14 @@ class Post(models.Model):
     summary = models.TextField(editable=False, default="")
     word_count = models.PositiveIntegerField(editable=False, default=0)
     reading_time = models.PositiveIntegerField(editable=False, default=1)
+    faq = models.JSONField(editable=False, default=list)  # [{"question", "answer"}] for JSON-LD
+    # Resized WebP and fallback copies of the cover, made on first use (see images.py).
+    cover_renditions = models.JSONField(editable=False, default=dict)
 
     objects = PostQuerySet.as_manager()
 
     # Big columns that list pages never show.
-    HEAVY_FIELDS = ("body", "body_html", "body_text", "toc")
+    HEAVY_FIELDS = ("body", "body_html", "body_text", "toc", "faq")
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -263,6 +266,7 @@ class Post(models.Model):
         self.body_text = result.text
         self.word_count = result.word_count
         self.reading_time = result.reading_time
+        self.faq = result.faq
         self.summary = self.description.strip() or result.summary
 
     def save(self, *args, touch=True, rendered=None, **kwargs):
@@ -371,6 +375,31 @@ class SiteSettings(SingletonModel):
     description = models.TextField(
         _("description"), blank=True, help_text=_("For search engines and the home page.")
     )
+    author_name = models.CharField(
+        _("author name"), max_length=200, blank=True, help_text=_("Shown as the author of posts without one.")
+    )
+    default_share_image = models.ImageField(
+        _("default share image"),
+        upload_to="site/",
+        blank=True,
+        help_text=_("For social media cards of pages without a cover (1200×630 works best)."),
+    )
+    logo = models.ImageField(
+        _("logo"), upload_to="site/", blank=True, help_text=_("The publisher's logo for search engines.")
+    )
+    social_links = models.TextField(
+        _("social links"),
+        blank=True,
+        help_text=_("One URL per line, e.g. https://github.com/you or https://x.com/you."),
+    )
+    feed_full_content = models.BooleanField(
+        _("full posts in feeds"), default=False, help_text=_("Off: feeds carry the summary only.")
+    )
+    adsense_client = models.CharField(
+        _("AdSense client id"), max_length=100, blank=True, help_text=_("For example ca-pub-1234567890123456. Blank: no ads.")
+    )
+    ad_slot_top = models.CharField(_("ad slot above the article"), max_length=50, blank=True)
+    ad_slot_bottom = models.CharField(_("ad slot below the article"), max_length=50, blank=True)
 
     class Meta:
         verbose_name = _("site settings")
@@ -378,6 +407,20 @@ class SiteSettings(SingletonModel):
 
     def __str__(self):
         return str(_("Site settings"))
+
+    SOCIAL_NAMES = {
+        "github.com": "GitHub", "x.com": "X", "twitter.com": "X", "facebook.com": "Facebook",
+        "youtube.com": "YouTube", "instagram.com": "Instagram", "note.com": "note",
+        "zenn.dev": "Zenn", "qiita.com": "Qiita", "linkedin.com": "LinkedIn",
+    }  # fmt: skip
+
+    def social_link_list(self):
+        """(name, URL) for each social link, named after its site."""
+        links = []
+        for url in self.social_links.split():
+            host = (urlsplit(url).hostname or "").removeprefix("www.")
+            links.append((self.SOCIAL_NAMES.get(host, host or url), url))
+        return links
 
 
 class Redirect(models.Model):
@@ -433,3 +476,17 @@ class Redirect(models.Model):
             [cls(old_path=old, new_path=new) for old, new in moves.items() if old not in existing],
             batch_size=500,
         )
+
+
+class SearchDocument(models.Model):
+    """A post's words as the search index reads them (see search.py): Latin words
+    and overlapping pairs of CJK characters, because Japanese has no spaces."""
+
+    post = models.OneToOneField(
+        Post, on_delete=models.CASCADE, primary_key=True, related_name="search_document"
+    )
+    title = models.TextField(default="")
+    body = models.TextField(default="")
+
+    def __str__(self):
+        return str(self.post_id)

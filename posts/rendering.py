@@ -91,6 +91,7 @@ class Rendered:
     summary: str = ""
     word_count: int = 0
     reading_time: int = 0
+    faq: list = field(default_factory=list)
 
 
 class _GoldmarkLinkify(LinkifyIt):
@@ -302,6 +303,37 @@ def _toc(tokens):
     return entries
 
 
+_FAQ_HEADING_RE = re.compile(r"よくある質問|FAQ|Frequently asked questions", re.IGNORECASE)
+_QUESTION_PREFIX_RE = re.compile(r"^Q\s*\d+\s*[:：.．]\s*")
+
+
+def _faq(tokens, raw_blocks):
+    """Questions and answers of a よくある質問 (FAQ) section: each heading one level
+    below the section's is a question, the text under it the answer."""
+    entries, section_level, question, answer = [], None, None, []
+
+    def close():
+        if question and answer:
+            entries.append({"question": question, "answer": " ".join(" ".join(answer).split())})
+
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open":
+            level, title = int(token.tag[1]), _inline_text(tokens[index + 1]).strip()
+            if section_level is None:
+                if _FAQ_HEADING_RE.search(title):
+                    section_level = level
+                continue
+            if level <= section_level:
+                break
+            if level == section_level + 1:
+                close()
+                question, answer = _QUESTION_PREFIX_RE.sub("", title), []
+        elif question and tokens[index - 1].type != "heading_open":
+            answer.append(_plain_text([token], raw_blocks))
+    close()
+    return entries
+
+
 def render(markdown_text):
     """Render a post body: sanitized HTML plus the table of contents, plain text,
     summary, word count and reading time derived from it."""
@@ -323,6 +355,7 @@ def render(markdown_text):
         summary=summarize(tokens),
         word_count=words,
         reading_time=reading_minutes(words, cjk=bool(_CJK_RE.search(text))),
+        faq=_faq(tokens, raw_blocks),
     )
 
 
