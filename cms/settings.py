@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "markdownx",
     "posts",
 ]
@@ -135,6 +136,8 @@ KIJI_MAX_UPLOAD_BYTES = int(os.environ.get("KIJI_MAX_UPLOAD_BYTES", 10 * 1024 * 
 KIJI_MAX_IMAGE_PIXELS = int(os.environ.get("KIJI_MAX_IMAGE_PIXELS", 40_000_000))
 
 KIJI_POSTS_PER_PAGE = 10
+# The sitemap protocol's cap on URLs per file; past it /sitemap.xml becomes an index.
+KIJI_SITEMAP_LIMIT = 50_000
 
 # django-markdownx: the preview uses the same renderer as published pages, and
 # both endpoints are Kiji's own staff-only views (markdownx's own are open to anyone).

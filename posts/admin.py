@@ -84,6 +84,8 @@ class PostAdmin(MarkdownxModelAdmin):
         if obj.author_id is None:
             obj.author = request.user
         super().save_model(request, obj, form, change)
+        if "cover" in form.changed_data:
+            images.cover_renditions(obj)
 
     def view_on_site(self, obj):
         return obj.get_absolute_url() if obj.is_published else reverse("admin:posts_post_preview", args=[obj.pk])
@@ -191,4 +193,8 @@ class AffiliateSettingsAdmin(SingletonAdmin):
 
 @admin.register(SiteSettings)
 class SiteSettingsAdmin(SingletonAdmin):
-    fields = ["title", "tagline", "description"]
+    fieldsets = [
+        (None, {"fields": ["title", "tagline", "description", "author_name", "social_links"]}),
+        (_("Sharing and search engines"), {"fields": ["default_share_image", "logo", "feed_full_content"]}),
+        (_("Advertising"), {"fields": ["adsense_client", "ad_slot_top", "ad_slot_bottom"]}),
+    ]

@@ -768,6 +768,8 @@ class HugoImporter:
             if not self.dry_run and not _same_file(name, handle):
                 if default_storage.exists(name):
                     default_storage.delete(name)
+                    # Same name, new picture: resized copies of the old one must go.
+                    Post.objects.filter(cover=name).update(cover_renditions={})
                 handle.seek(0)
                 name = default_storage.save(name, File(handle, name=path.name))
         self._stored_covers[path] = (name, info)

@@ -4,7 +4,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import Case, Count, OuterRef, Q, Subquery, When
+from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -33,15 +34,7 @@ class SlugField(models.CharField):
 class TermQuerySet(models.QuerySet):
     def with_post_counts(self):
         """Annotate `post_count`: how many published posts carry the term."""
-        now = timezone.now()
-        return self.annotate(
-            post_count=models.Count(
-                "posts",
-                filter=models.Q(
-                    posts__status=Post.Status.PUBLISHED, posts__published_at__lte=now
-                ),
-            )
-        )
+        return self.annotate(post_count=models.Count("posts", filter=published_q("posts__")))
 
     def get_or_create_by_name(self, name):
         """The term called `name`; names that differ only in case are one term."""
@@ -130,21 +123,80 @@ class Tag(Term):
         return reverse("posts:tag", kwargs={"slug": self.slug})
 
 
+def published_q(prefix=""):
+    """The publication rule as a filter, for posts reached through `prefix`
+    (e.g. "posts__" from a term): published, not scheduled for later, not expired.
+
+    `Post.is_published` states the same rule for one post in memory."""
+    now = timezone.now()
+    return Q(**{f"{prefix}status": Post.Status.PUBLISHED, f"{prefix}published_at__lte": now}) & (
+        Q(**{f"{prefix}expires_at__isnull": True}) | Q(**{f"{prefix}expires_at__gt": now})
+    )
+
+
 class PostQuerySet(models.QuerySet):
     def published(self):
-        """What readers may see: published, not scheduled for later, not expired.
-
-        `Post.is_published` states the same rule for one post in memory."""
-        now = timezone.now()
-        return self.filter(
-            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now),
-            status=Post.Status.PUBLISHED,
-            published_at__lte=now,
-        )
+        """What readers may see (see `published_q`)."""
+        return self.filter(published_q())
 
     def for_list(self):
         """Posts as list pages show them: with their categories, in one extra query."""
         return self.defer(*Post.HEAVY_FIELDS).prefetch_related("categories")
+
+    def related_to(self, post, limit=6):
+        """Posts like `post`, scored as the old site's Hugo `related` settings did:
+        100 for each shared category, 80 for each shared tag, 10 for the same year,
+        at least 80 to count; the latest posts when nothing is related. Reads the
+        post's categories and tags from its prefetch cache."""
+        category_ids = [category.pk for category in post.categories.all()]
+        tag_ids = [tag.pk for tag in post.tags.all()]
+        others = self.published().exclude(pk=post.pk).for_list()
+        if category_ids or tag_ids:
+            category_links = Post.categories.through.objects.filter(category__in=category_ids)
+            tag_links = Post.tags.through.objects.filter(tag__in=tag_ids)
+
+            def shared(links):
+                return Coalesce(
+                    Subquery(
+                        links.filter(post=OuterRef("pk"))
+                        .values("post")
+                        .annotate(count=Count("pk"))
+                        .values("count")
+                    ),
+                    0,
+                )
+
+            related = list(
+                others.filter(
+                    Q(pk__in=category_links.values("post")) | Q(pk__in=tag_links.values("post"))
+                )
+                .annotate(
+                    score=shared(category_links) * 100
+                    + shared(tag_links) * 80
+                    + Case(When(published_at__year=post.published_at.year, then=10), default=0)
+                )
+                .filter(score__gte=80)
+                .order_by("-score", "-published_at", "-pk")[:limit]
+            )
+            if related:
+                return related
+        return list(others[:limit])
+
+    def neighbours(self, post):
+        """(previous, next) published posts around `post` by publish time."""
+        at, pk = post.published_at, post.pk
+        posts = self.published().defer(*Post.HEAVY_FIELDS)
+        previous = (
+            posts.filter(Q(published_at__lt=at) | Q(published_at=at, pk__lt=pk))
+            .order_by("-published_at", "-pk")
+            .first()
+        )
+        following = (
+            posts.filter(Q(published_at__gt=at) | Q(published_at=at, pk__gt=pk))
+            .order_by("published_at", "pk")
+            .first()
+        )
+        return previous, following
 
 
 class Post(models.Model):
@@ -284,6 +336,10 @@ class Post(models.Model):
         super().save(*args, **kwargs)
         if old_slug and old_slug != self.slug:
             Redirect.add(reverse("posts:detail", kwargs={"slug": old_slug}), self.get_absolute_url())
+        # Imported here because search.py imports this module.
+        from . import search
+
+        search.index(self)
 
 
 class AffiliateBox(models.Model):

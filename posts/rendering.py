@@ -303,7 +303,7 @@ def _toc(tokens):
     return entries
 
 
-_FAQ_HEADING_RE = re.compile(r"よくある質問|FAQ|Frequently asked questions", re.IGNORECASE)
+_FAQ_HEADING_RE = re.compile(r"よくある質問|質問と回答|FAQ|Q\s*[&＆]\s*A|Frequently asked questions", re.IGNORECASE)
 _QUESTION_PREFIX_RE = re.compile(r"^Q\s*\d+\s*[:：.．]\s*")
 
 

@@ -3,7 +3,9 @@ from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
+from . import search as site_search
 from .models import Category, Post, Tag
 
 
@@ -42,17 +44,46 @@ def _article_queryset():
     )
 
 
+def _article(request, post, **context):
+    previous, following = Post.objects.neighbours(post)
+    return render(
+        request,
+        "posts/post_detail.html",
+        {
+            "post": post,
+            "related": Post.objects.related_to(post),
+            "previous": previous,
+            "next": following,
+            **context,
+        },
+    )
+
+
 def post_detail(request, slug):
-    post = get_object_or_404(_article_queryset().published(), slug=slug)
-    return render(request, "posts/post_detail.html", {"post": post})
+    return _article(request, get_object_or_404(_article_queryset().published(), slug=slug))
 
 
 def preview(request, pk):
     """Any post, published or not, with the public template (staff only; see admin)."""
-    post = get_object_or_404(_article_queryset(), pk=pk)
-    response = render(request, "posts/post_detail.html", {"post": post, "is_preview": True})
+    response = _article(request, get_object_or_404(_article_queryset(), pk=pk), is_preview=True)
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
+
+
+def archives(request):
+    """Every published post, grouped by year and month (as PaperMod's archives page)."""
+    posts = Post.objects.published().only("title", "slug", "published_at")
+    years = []
+    for post in posts:
+        when = timezone.localtime(post.published_at)
+        if not years or years[-1]["year"] != when.year:
+            years.append({"year": when.year, "count": 0, "months": []})
+        year = years[-1]
+        if not year["months"] or year["months"][-1]["month"] != when.month:
+            year["months"].append({"month": when.month, "date": when.date(), "posts": []})
+        year["count"] += 1
+        year["months"][-1]["posts"].append(post)
+    return render(request, "posts/archives.html", {"years": years, "total": len(posts)})
 
 
 def _term_list(request, model):
@@ -91,3 +122,14 @@ def tag_list(request):
 
 def tag_detail(request, slug, page=1):
     return _term_detail(request, Tag, slug, page)
+
+
+def search(request):
+    query = request.GET.get("q", "").strip()
+    posts = site_search.search(Post.objects.published().for_list(), query)
+    page_obj = _paginate(posts, request.GET.get("page", 1))
+    return render(
+        request,
+        "posts/search.html",
+        {"query": query, "page_obj": page_obj, "results": site_search.excerpts(page_obj, query)},
+    )

@@ -1,3 +1,4 @@
+import json
 import itertools
 import shutil
 from html.parser import HTMLParser
@@ -78,6 +79,49 @@ class _TagCollector(HTMLParser):
         self.tags.append((tag, {name: value or "" for name, value in attrs}))
 
     handle_startendtag = handle_starttag
+
+
+class _ScriptCollector(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.scripts, self._current = [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "script":
+            self._current = (dict(attrs), [])
+
+    def handle_data(self, data):
+        if self._current:
+            self._current[1].append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "script" and self._current:
+            self.scripts.append((self._current[0], "".join(self._current[1])))
+            self._current = None
+
+
+def scripts(html):
+    """Every <script> in `html` as (attributes, text)."""
+    collector = _ScriptCollector()
+    collector.feed(html)
+    collector.close()
+    return collector.scripts
+
+
+def foreign_scripts(html):
+    """Scripts that are not Kiji's own: its JSON-LD (which must parse), its one
+    script file, and the line in <head> that applies a saved theme."""
+    foreign = []
+    for attrs, text in scripts(html):
+        if attrs.get("type") == "application/ld+json":
+            json.loads(text)
+        elif attrs.get("src", "").endswith("/static/js/kiji.js") and not text.strip():
+            pass
+        elif not attrs and text.startswith('try{var t=localStorage.getItem("kiji-theme")'):
+            pass
+        else:
+            foreign.append((attrs, text))
+    return foreign
 
 
 def start_tags(html, name=None):

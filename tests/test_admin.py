@@ -170,6 +170,30 @@ def test_the_affiliate_settings_list_goes_straight_to_the_one_form(admin_client)
     assert 'name="amazon_tag"' in form.content.decode()
 
 
+def test_site_settings_edited_in_the_admin_show_on_the_home_page(admin_client, client):
+    response = admin_client.get("/admin/posts/sitesettings/")
+    assert response.status_code == 302
+    response = admin_client.post(
+        response["Location"],
+        {
+            "title": "ねぎAIラボ",
+            "tagline": "情報の洪水を、知恵に変える。",
+            "description": "AIの最新情報を毎日。",
+            "author_name": "ねぎ",
+            "social_links": "https://github.com/example\nhttps://x.com/example",
+            "adsense_client": "",
+            "ad_slot_top": "",
+            "ad_slot_bottom": "",
+        },
+    )
+    assert response.status_code == 302
+
+    html = client.get("/").content.decode()
+    assert "ねぎAIラボ" in html and "情報の洪水を、知恵に変える。" in html
+    assert 'href="https://github.com/example"' in html and ">GitHub<" in html
+    assert 'href="https://x.com/example"' in html and ">X<" in html
+
+
 def test_affiliate_settings_cannot_be_added_or_deleted(admin_client, affiliate_settings):
     assert admin_client.get("/admin/posts/affiliatesettings/add/").status_code == 403
     assert admin_client.post("/admin/posts/affiliatesettings/1/delete/", {"post": "yes"}).status_code == 403

@@ -1,36 +1,99 @@
-"""Each public page costs a fixed number of SQL queries, however much a post carries.
+"""Each public page costs a fixed number of SQL queries, however many posts, terms,
+affiliate boxes and covers there are.
 
-Measured with the site and affiliate settings already in the cache:
-article 4 (post, categories, tags, boxes); home and /posts/ 3 (count, posts, their
-categories); a tag or category page 4 (the term, then as a list); /tags/ and
-/categories/ 1. With an empty cache, the first article view also reads SiteSettings and
-AffiliateSettings: 6.
+Measured in the steady state: the site and affiliate settings in the cache, and every
+cover's resized copies already made. (The first view of a cover makes them and stores
+their names on the post: one UPDATE per post, once; see test_images.py.)
+
+    page                                   queries  what they read
+    /, /page/2/, /posts/, /posts/page/2/   3        count, page of posts, their categories
+    /posts/<slug>/                         8        post, categories, tags, boxes; related
+                                                    posts and their categories; previous; next
+    /categories/, /tags/                   1        the terms with their post counts
+    /categories/<slug>/, /tags/<slug>/,
+    and their /page/N/                     4        the term, then as a list page
+    /archives/                             1        every published post's title, slug, date
+    /search/?q=… (and &page=N)             4        count, page of posts, their categories,
+                                                    their text for the excerpts
+    /search/ (no query)                    0
+    /index.xml, /posts/index.xml           3        posts, their categories, their tags
+    /categories/<slug>/index.xml,
+    /tags/<slug>/index.xml                 4        the term, then as a site feed
+    /sitemap.xml                           6        a count and a page for posts, categories
+                                                    and tags (see test_sitemap.py)
+    /robots.txt                            0
+    404 for an unknown path                1        the redirect table (middleware.py)
+    404 for an unknown post or term        2        the post or term, the redirect table
+
+With an empty cache, the first article view also reads SiteSettings and
+AffiliateSettings: 10.
 """
 
 import re
 
 import pytest
+from django.core.files.base import ContentFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from posts.models import AffiliateBox
-from tests.conftest import make_post
+from tests.conftest import image_bytes, make_post
 
 pytestmark = pytest.mark.django_db
 
-ARTICLE = 4
+ARTICLE = 8
 LIST = 3
 TERM = 4
 TERM_LIST = 1
-ARTICLE_WITH_COLD_CACHE = 6
+ARTICLE_WITH_COLD_CACHE = 10
+ARCHIVES = 1
+SEARCH = 4
+EMPTY_SEARCH = 0
+SITE_FEED = 3
+TERM_FEED = 4
+SITEMAP = 6
+ROBOTS = 0
+NOT_FOUND = 1
+UNKNOWN_POST_OR_TERM = 2
+
+# Every public page, as the docstring lists them; "AI News" and 速報 are on every post.
+PAGES = {
+    "/": LIST,
+    "/page/2/": LIST,
+    "/posts/": LIST,
+    "/posts/page/2/": LIST,
+    "/posts/with-cover/": ARTICLE,
+    "/categories/": TERM_LIST,
+    "/categories/ai-news/": TERM,
+    "/categories/ai-news/page/2/": TERM,
+    "/tags/": TERM_LIST,
+    "/tags/速報/": TERM,
+    "/tags/速報/page/2/": TERM,
+    "/archives/": ARCHIVES,
+    "/search/?q=要点": SEARCH,
+    "/search/?q=要点&page=2": SEARCH,
+    "/search/": EMPTY_SEARCH,
+    "/index.xml": SITE_FEED,
+    "/posts/index.xml": SITE_FEED,
+    "/categories/ai-news/index.xml": TERM_FEED,
+    "/tags/速報/index.xml": TERM_FEED,
+    "/sitemap.xml": SITEMAP,
+    "/robots.txt": ROBOTS,
+    "/no-such-page/": NOT_FOUND,
+    "/posts/no-such-post/": UNKNOWN_POST_OR_TERM,
+    "/tags/no-such-tag/": UNKNOWN_POST_OR_TERM,
+}
 
 
-def small_post():
-    post = make_post(tags=["速報"], categories=["AI News"])
+def small_post(**overrides):
+    post = make_post(tags=["速報"], categories=["AI News"], **overrides)
     post.affiliate_boxes.create(keyword="GPU", placement=AffiliateBox.Placement.SUMMARY)
     return post
 
 
-def big_post():
+def big_post(**overrides):
     post = make_post(
+        **overrides,
         body="## 3行要約\n\n- 要点。\n\n[本](https://www.amazon.co.jp/dp/B000TEST)\n",
         tags=["速報"] + [f"タグ{number}" for number in range(14)],
         categories=["AI News", "ハードウェア", "研究"],
@@ -43,10 +106,57 @@ def big_post():
     return post
 
 
+def with_cover(post):
+    post.cover.save("cover.png", ContentFile(image_bytes("PNG", (48, 27))))
+    return post
+
+
 def get(client, url):
     response = client.get(url)
     assert response.status_code == 200, url
     return response
+
+
+def query_counts(client):
+    """{url: SQL queries} for a view of each of PAGES after a first one (which makes
+    the covers' copies and fills the settings cache)."""
+    counts = {}
+    for url in PAGES:
+        expected_status = 404 if "no-such" in url else 200
+        assert client.get(url).status_code == expected_status, url
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url)
+        counts[url] = len(queries)
+    return counts
+
+
+def test_every_public_page_costs_the_same_queries_with_few_or_many_posts(client, settings, affiliate_settings, media_root):
+    settings.KIJI_POSTS_PER_PAGE = 3  # so that a second page exists with few posts
+    with_cover(big_post(slug="with-cover"))
+    for number in range(3):
+        small_post()
+
+    assert query_counts(client) == PAGES
+
+    for number in range(20):
+        post = big_post()
+        if number % 2:
+            with_cover(post)
+    assert query_counts(client) == PAGES
+    article = get(client, "/posts/with-cover/").content.decode()
+    assert article.count('<article class="card">') == 6 and len(re.findall(r'href="/tags/[^"]+"', article)) == 15
+    assert get(client, "/page/2/").content.decode().count('<a class="card__cover"') >= 1
+
+
+def test_the_first_view_of_a_cover_also_stores_its_resized_copies(client, affiliate_settings, media_root, django_assert_num_queries):
+    post = small_post()
+    get(client, f"/posts/{post.slug}/")  # the settings are now cached
+    with_cover(post)
+
+    with django_assert_num_queries(ARTICLE + 1):
+        get(client, f"/posts/{post.slug}/")
+    with django_assert_num_queries(ARTICLE):
+        get(client, f"/posts/{post.slug}/")
 
 
 def test_an_article_costs_the_same_queries_with_one_tag_or_fifteen(client, affiliate_settings, django_assert_num_queries):

@@ -1,0 +1,227 @@
+import re
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from posts import search
+from posts.models import Post, SearchDocument
+from tests.conftest import make_post, run_command
+
+pytestmark = pytest.mark.django_db
+
+
+def found(client, url):
+    """The titles of the results on a search page, in order."""
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return re.findall(r'class="search-result__title"><a href="[^"]*">([^<]*)</a>', response.content.decode())
+
+
+def test_japanese_words_are_split_into_overlapping_pairs():
+    assert search.tokens("量子コンピュータ") == ["量子", "子コ", "コン", "ンピ", "ピュ", "ュー", "ータ", "タ"]
+    assert search.tokens("ＲＴＸ４０９０とGPT-4oの比較") == ["rtx", "4090", "と", "gpt", "4", "o", "の比", "比較", "較"]
+
+
+def test_a_two_character_query_finds_the_word_in_title_description_or_body(client):
+    make_post(title="量子コンピュータ入門")
+    make_post(title="説明に出てくる", description="量子ビットを解説します。")
+    make_post(title="本文に出てくる", body="最新の量子アニーリングについて。")
+    make_post(title="量産型の話", body="分子の話もします。")
+
+    assert sorted(found(client, "/search/?q=量子")) == ["本文に出てくる", "説明に出てくる", "量子コンピュータ入門"]
+
+
+def test_a_three_character_query_must_appear_as_written(client):
+    make_post(title="計算の話", body="量子計算の基本。")
+    make_post(title="コンピュータの話", body="量子コンピュータの基本。")
+    make_post(title="離れている話", body="量子と子計は別々に出てくる。")
+
+    assert found(client, "/search/?q=量子計") == ["計算の話"]
+
+
+def test_a_single_character_finds_it_inside_and_at_the_end_of_a_word(client):
+    make_post(title="途中", body="量子の話。")
+    make_post(title="末尾", body="データが大量。")
+    make_post(title="無関係", body="別の話。")
+
+    assert sorted(found(client, "/search/?q=量")) == ["末尾", "途中"]
+
+
+@pytest.mark.parametrize("query", ["RTX 4090", "rtx 4090", "ＲＴＸ４０９０", "ＲＴＸ　４０９０", "RTX4090", "409"])
+def test_english_words_and_numbers_match_in_any_case_and_width_and_as_prefixes(client, query):
+    make_post(title="新GPUレビュー", body="RTX 4090 を試しました。")
+    make_post(title="旧GPUレビュー", body="RTX 3090 を試しました。")
+
+    assert found(client, f"/search/?q={query}") == ["新GPUレビュー"]
+
+
+def test_every_word_of_the_query_must_match(client):
+    make_post(title="両方", body="量子コンピュータとGPUの話。")
+    make_post(title="片方", body="量子コンピュータだけの話。")
+
+    assert found(client, "/search/?q=量子 GPU") == ["両方"]
+
+
+def test_title_matches_come_first_then_the_newest(client):
+    now = timezone.now()
+    make_post(title="量子入門", body="基本。", published_at=now - timezone.timedelta(days=30))
+    make_post(title="古いニュース", body="量子の話。", published_at=now - timezone.timedelta(days=2))
+    make_post(title="新しいニュース", body="量子の話。", published_at=now - timezone.timedelta(days=1))
+
+    assert found(client, "/search/?q=量子") == ["量子入門", "新しいニュース", "古いニュース"]
+
+
+def test_drafts_scheduled_and_expired_posts_never_appear(client):
+    now = timezone.now()
+    make_post(title="公開中の量子")
+    make_post(title="下書きの量子", status=Post.Status.DRAFT)
+    make_post(title="予約の量子", published_at=now + timezone.timedelta(days=1))
+    make_post(title="期限切れの量子", expires_at=now - timezone.timedelta(hours=1))
+
+    html = client.get("/search/?q=量子").content.decode()
+    assert found(client, "/search/?q=量子") == ["公開中の量子"]
+    for hidden in ["下書き", "予約", "期限切れ"]:
+        assert hidden not in html
+
+
+def test_the_excerpt_marks_the_match_and_escapes_the_text(client):
+    make_post(title="比較", body="前置きが続きます。" * 20 + "ここで `a<b` と量子コンピュータを比べます。" + "後書き。" * 40)
+
+    html = client.get("/search/?q=量子").content.decode()
+    assert "<mark>量子</mark>コンピュータを比べます。" in html
+    assert "a&lt;b" in html
+    assert "後書き。" * 40 not in html  # an excerpt, not the whole text
+
+
+def test_results_are_paginated_with_the_query_kept(client):
+    for number in range(12):
+        make_post(title=f"量子ニュース{number:02}")
+
+    first = client.get("/search/?q=量子").content.decode()
+    assert len(found(client, "/search/?q=量子")) == 10
+    assert "12 件" in first
+    assert 'href="?q=%E9%87%8F%E5%AD%90&amp;page=2"' in first
+    second = client.get("/search/?q=量子&page=2").content.decode()
+    assert len(found(client, "/search/?q=量子&page=2")) == 2
+    assert 'href="?q=%E9%87%8F%E5%AD%90"' in second
+    assert client.get("/search/?q=量子&page=3").status_code == 404
+
+
+def test_a_blank_query_shows_the_form_and_no_results(client):
+    make_post(title="量子ニュース")
+
+    for url in ["/search/", "/search/?q=", "/search/?q=%20%E3%80%80"]:
+        response = client.get(url)
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert 'name="q"' in html and "search-result" not in html and "一致する記事はありません" not in html
+
+
+def test_a_query_without_matches_says_so(client):
+    make_post(title="量子ニュース")
+
+    html = client.get("/search/?q=存在しない語").content.decode()
+    assert "「存在しない語」に一致する記事はありません。" in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['AND', 'OR NOT', '"', '"量子', "*", "量子*", ":", "title:量子", "&", "|", "!", "'", "(", ")", "<->", "NEAR(a b)",
+     "a:*", "\\", "{title}", "^", "-", "+", "%", "_", "量子 AND OR", "x" * 500, "。、！？", "〇", "々", "ー",
+     "・", "゛", "🤖", "\x00", "量子\x00計算"],
+)  # fmt: skip
+def test_query_syntax_characters_are_searched_for_not_obeyed(client, query):
+    make_post(title="量子ニュース")
+
+    assert client.get("/search/", {"q": query}).status_code == 200
+
+
+def test_the_menu_links_to_search(client):
+    assert 'href="/search/"' in client.get("/").content.decode()
+
+
+def test_the_index_follows_edits_and_deletions(client):
+    post = make_post(title="量子ニュース")
+    post.title = "GPUニュース"
+    post.save()
+    assert found(client, "/search/?q=量子") == []
+    assert found(client, "/search/?q=GPU") == ["GPUニュース"]
+
+    post.delete()
+    assert found(client, "/search/?q=GPU") == []
+    assert not SearchDocument.objects.exists()
+
+
+def test_rebuild_search_index_indexes_posts_changed_without_save(client):
+    make_post(title="量子ニュース")
+    make_post(title="GPUニュース")
+    Post.objects.filter(title="GPUニュース").update(title="TPUニュース")
+    assert found(client, "/search/?q=TPU") == []
+
+    assert run_command("rebuild_search_index") == "Indexed 2 posts.\n"
+    assert found(client, "/search/?q=TPU") == ["TPUニュース"]
+    assert found(client, "/search/?q=量子") == ["量子ニュース"]
+
+
+def test_a_search_page_costs_the_same_queries_for_one_result_or_ten(client, django_assert_num_queries):
+    make_post(title="量子ひとつ", categories=["AI"])
+    for number in range(10):
+        make_post(title=f"GPU{number}", categories=["AI", "ハードウェア"])
+    client.get("/")  # the site settings are now cached
+
+    # The count, the page of posts, their categories, their text for the excerpts.
+    for query in ["量子", "GPU"]:
+        with django_assert_num_queries(4):
+            client.get(f"/search/?q={query}")
+
+
+def test_databases_without_an_index_search_the_text_directly(monkeypatch):
+    monkeypatch.setattr(search, "_BACKENDS", {})
+    make_post(title="量子ニュース")
+    make_post(title="別の話", body="量子の話。")
+    make_post(title="無関係")
+
+    results = search.search(Post.objects.published(), "量子")
+    assert [post.title for post in results] == ["量子ニュース", "別の話"]
+
+
+def _plan(queryset):
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Tiny test tables are cheaper to read whole, or row by row through their
+            # primary keys; the question is whether the GIN indexes can answer the query.
+            for method in ["seqscan", "indexscan", "nestloop"]:
+                cursor.execute(f"SET LOCAL enable_{method} = off")
+            cursor.execute("EXPLAIN " + sql, params)
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        return "\n".join(row[-1] for row in cursor.fetchall())
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the FTS5 table is SQLite's")
+def test_sqlite_searches_through_its_fts5_table():
+    make_post(title="量子ニュース")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'posts_search'")
+        assert "fts5" in cursor.fetchone()[0].lower()
+
+    plan = _plan(search.search(Post.objects.published(), "量子 rtx"))
+    assert "SCAN posts_search VIRTUAL TABLE" in plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the GIN indexes are PostgreSQL's")
+def test_postgresql_searches_through_its_gin_indexes():
+    make_post(title="量子ニュース")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'posts_searchdocument'"
+        )
+        indexes = dict(cursor.fetchall())
+    assert "USING gin (words)" in indexes["posts_searchdocument_words"]
+    assert "USING gin (to_tsvector('simple'::regconfig, title))" in indexes["posts_searchdocument_title"]
+
+    plan = _plan(search.search(Post.objects.published(), "量子 rtx"))
+    assert "Bitmap Index Scan on posts_searchdocument_words" in plan
+    assert "Bitmap Index Scan on posts_searchdocument_title" in plan
