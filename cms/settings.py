@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.sitemaps",
     "markdownx",
+    "reversion",
     "posts",
 ]
 

@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import reversion
 import yaml
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -587,7 +588,9 @@ class HugoImporter:
         self.redirects = []
         for source, result in zip(pending, rendered):
             try:
-                with transaction.atomic():
+                # A revision per post: an import never silently replaces an editor's work.
+                with transaction.atomic(), reversion.create_revision():
+                    reversion.set_comment(f"import_hugo: {source.key}")
                     self._save_post(source, result)
             except SourceError as error:
                 self.fail(source.key, error)

@@ -1,5 +1,8 @@
+import uuid
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import reversion
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -202,7 +205,12 @@ class PostQuerySet(models.QuerySet):
 class Post(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
+        REVIEW = "review", _("In review")
         PUBLISHED = "published", _("Published")
+        UNPUBLISHED = "unpublished", _("Unpublished")
+
+    # What a writer may set; publishing and unpublishing need `posts.publish_post`.
+    WRITER_STATUSES = (Status.DRAFT, Status.REVIEW)
 
     title = models.CharField(_("title"), max_length=300)
     slug = SlugField(
@@ -256,6 +264,18 @@ class Post(models.Model):
         related_name="posts",
         verbose_name=_("author"),
     )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("last edited by"),
+    )
+    # A new value on every save: an editor's form carries the one it was opened with,
+    # and a save that does not match it would overwrite someone else's work.
+    edit_token = models.UUIDField(default=uuid.uuid4, editable=False)
 
     # Where an imported post came from (relative to the Hugo site), and that file's
     # SHA-256, so that importing again skips files that did not change.
@@ -281,6 +301,7 @@ class Post(models.Model):
 
     class Meta:
         ordering = ["-published_at", "-id"]
+        permissions = [("publish_post", _("Can publish, schedule and unpublish posts"))]
         verbose_name = _("post")
         verbose_name_plural = _("posts")
         indexes = [models.Index(fields=["status", "-published_at"])]
@@ -330,6 +351,7 @@ class Post(models.Model):
         self.render(rendered)
         if touch:
             self.updated_at = timezone.now()
+        self.edit_token = uuid.uuid4()
         old_slug = (
             Post.objects.filter(pk=self.pk).values_list("slug", flat=True).first() if self.pk else None
         )
@@ -546,3 +568,50 @@ class SearchDocument(models.Model):
 
     def __str__(self):
         return str(self.post_id)
+
+
+def _media_path(instance, filename):
+    return f"uploads/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{Path(filename).suffix.lower()}"
+
+
+class MediaImage(models.Model):
+    """An image uploaded in the editor or as a cover: the media library lists them."""
+
+    file = models.ImageField(
+        _("file"), upload_to=_media_path, width_field="width", height_field="height", max_length=300
+    )
+    width = models.PositiveIntegerField(editable=False, default=0)
+    height = models.PositiveIntegerField(editable=False, default=0)
+    size = models.PositiveIntegerField(_("size in bytes"), editable=False, default=0)
+    original_name = models.CharField(_("original file name"), max_length=255, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        verbose_name = _("image")
+        verbose_name_plural = _("media library")
+
+    def __str__(self):
+        return self.original_name or self.file.name
+
+
+# Revisions keep what people edit; what save() derives from it is made again on revert.
+reversion.register(
+    Post,
+    fields=[
+        "title", "slug", "body", "description", "cover", "cover_alt", "cover_width",
+        "cover_height", "categories", "tags", "status", "published_at", "expires_at",
+        "created_at", "updated_at", "author", "updated_by", "edit_token", "source_path",
+        "source_digest",
+    ],
+    follow=["affiliate_boxes"],
+)  # fmt: skip
+reversion.register(AffiliateBox)

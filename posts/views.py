@@ -4,6 +4,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 
 from . import search as site_search
 from .models import Category, Post, Tag
@@ -65,7 +66,13 @@ def post_detail(request, slug):
 
 def preview(request, pk):
     """Any post, published or not, with the public template (staff only; see admin)."""
-    response = _article(request, get_object_or_404(_article_queryset(), pk=pk), is_preview=True)
+    return render_preview(request, get_object_or_404(_article_queryset(), pk=pk))
+
+
+@never_cache
+def render_preview(request, post):
+    """`post` as readers would see it, marked as a preview and kept out of search engines."""
+    response = _article(request, post, is_preview=True)
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

@@ -5,7 +5,7 @@ from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
@@ -110,9 +110,9 @@ def test_staff_preview_a_scheduled_post_with_noindex_and_no_caching(admin_client
     assert "no-store" in response["Cache-Control"] or "private" in response["Cache-Control"]
 
 
-def test_an_editor_with_change_permission_can_preview(client, django_user_model):
+def test_an_editor_can_preview(client, django_user_model):
     editor = django_user_model.objects.create_user("editor", password="pw", is_staff=True)
-    editor.user_permissions.add(Permission.objects.get(codename="change_post", content_type__app_label="posts"))
+    editor.groups.add(Group.objects.get(name="Editor"))
     client.force_login(editor)
     post = make_post(title="来週公開の記事", published_at=future(days=7))
 

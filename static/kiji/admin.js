@@ -53,3 +53,114 @@
     });
   });
 })();
+
+/* Kiji's editor autosave: the post form's text is kept in this browser while it is
+   typed, so that a closed tab or a crash loses nothing. The copy is offered back when
+   the form is opened again with different text, and dropped once the post is saved. */
+(function () {
+  const FIELDS = ["title", "body", "description"];
+  const SUBMITTED = "kiji-autosave-submitted";
+
+  function fields(form) {
+    return FIELDS.map(function (name) {
+      return form.querySelector('[name="' + name + '"]');
+    }).filter(Boolean);
+  }
+
+  function read(key) {
+    try {
+      return JSON.parse(localStorage.getItem(key) || "null");
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function differs(saved, inputs) {
+    return inputs.some(function (input) {
+      return saved.values[input.name] !== undefined && saved.values[input.name] !== input.value;
+    });
+  }
+
+  function offer(form, key, saved, inputs) {
+    const notice = form.querySelector(".kiji-autosave");
+    if (!notice) {
+      return;
+    }
+    const time = new Date(saved.at).toLocaleString();
+    const text = document.createElement("span");
+    text.textContent = notice.dataset.message.replace("%(time)s", time);
+    const restore = document.createElement("button");
+    restore.type = "button";
+    restore.className = "button";
+    restore.textContent = notice.dataset.restoreLabel;
+    const discard = document.createElement("button");
+    discard.type = "button";
+    discard.className = "button";
+    discard.textContent = notice.dataset.discardLabel;
+    notice.replaceChildren(text, restore, discard);
+    notice.hidden = false;
+    restore.addEventListener("click", function () {
+      inputs.forEach(function (input) {
+        if (saved.values[input.name] !== undefined) {
+          input.value = saved.values[input.name];
+          // markdownx refreshes its preview on input.
+          input.dispatchEvent(new Event("input", { bubbles: true }));
+        }
+      });
+      notice.hidden = true;
+    });
+    discard.addEventListener("click", function () {
+      localStorage.removeItem(key);
+      notice.hidden = true;
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    const form = document.getElementById("post_form");
+    if (!form || !window.localStorage) {
+      return;
+    }
+    const key = "kiji-autosave:" + location.pathname;
+    const inputs = fields(form);
+    const savedMessage = document.querySelector(".messagelist .success");
+    if (savedMessage && sessionStorage.getItem(SUBMITTED)) {
+      localStorage.removeItem(sessionStorage.getItem(SUBMITTED));
+    }
+    sessionStorage.removeItem(SUBMITTED);
+
+    const saved = read(key);
+    if (saved && saved.values) {
+      if (differs(saved, inputs)) {
+        offer(form, key, saved, inputs);
+      } else {
+        localStorage.removeItem(key);
+      }
+    }
+
+    let timer = null;
+    const keep = function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        const values = {};
+        inputs.forEach(function (input) {
+          values[input.name] = input.value;
+        });
+        try {
+          localStorage.setItem(key, JSON.stringify({ at: Date.now(), values: values }));
+        } catch (error) {
+          // Storage full or blocked: the form still works, only without the copy.
+        }
+      }, 800);
+    };
+    inputs.forEach(function (input) {
+      input.addEventListener("input", keep);
+    });
+    form.addEventListener("submit", function (event) {
+      // Only a real save may drop the copy, and only once it has worked (see above).
+      const button = event.submitter;
+      if (!button || !button.hasAttribute("formaction")) {
+        sessionStorage.setItem(SUBMITTED, key);
+      }
+    });
+  });
+})();
