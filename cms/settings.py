@@ -135,6 +135,7 @@ STORAGES = {
 # Uploads: what an editor may drag into a post or set as a cover.
 KIJI_MAX_UPLOAD_BYTES = int(os.environ.get("KIJI_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
 KIJI_MAX_IMAGE_PIXELS = int(os.environ.get("KIJI_MAX_IMAGE_PIXELS", 40_000_000))
+KIJI_MAX_IMAGE_FRAMES = int(os.environ.get("KIJI_MAX_IMAGE_FRAMES", 200))
 
 KIJI_POSTS_PER_PAGE = 10
 # The sitemap protocol's cap on URLs per file; past it /sitemap.xml becomes an index.

@@ -614,6 +614,7 @@ class HugoImporter:
         expiry = meta.get("expiryDate")
         post.expires_at = parse_datetime(expiry, self.tz, "expiryDate") if expiry else None
         post.source_digest = source.digest
+        post.updated_by = None  # the file changed, not anyone in the admin
         self._set_cover(post, source)
         author = meta.get("author")
         if isinstance(author, str) and author:

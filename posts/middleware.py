@@ -1,3 +1,5 @@
+import re
+
 from django.http import HttpResponsePermanentRedirect
 
 from .models import Redirect
@@ -13,10 +15,24 @@ class RedirectFallbackMiddleware:
         response = self.get_response(request)
         if response.status_code != 404:
             return response
-        new_path = (
-            Redirect.objects.filter(old_path=request.path).values_list("new_path", flat=True).first()
-        )
+        new_path = _moved_to(request.path)
         if new_path is None:
             return response
         query = request.META.get("QUERY_STRING")
         return HttpResponsePermanentRedirect(f"{new_path}?{query}" if query else new_path)
+
+
+_PAGE_N = re.compile(r"(?P<list>.+/)page/(?P<number>\d+)/")
+
+
+def _moved_to(path):
+    """Where `path` moved; page N of a list whose first page moved (a renamed or merged
+    term) moves to page N of the new list, which holds at least as many posts."""
+    paged = _PAGE_N.fullmatch(path)
+    candidates = [path, paged["list"]] if paged else [path]
+    moves = dict(Redirect.objects.filter(old_path__in=candidates).values_list("old_path", "new_path"))
+    if path in moves:
+        return moves[path]
+    if paged and moves.get(paged["list"], "").endswith("/"):
+        return f"{moves[paged['list']]}page/{paged['number']}/"
+    return None

@@ -74,7 +74,7 @@ class Term(models.Model):
         self.name = " ".join(self.name.split())
         # The slug save() will make is checked here but not set, so that a clash is
         # reported once, on the name, rather than again as a duplicate slug.
-        slug = self.slug or urlize(self.name)
+        slug = self._slug_to_save(self._saved())
         if not slug:
             raise ValidationError(
                 {"name": _("The name needs at least one letter or digit to make a URL from.")}
@@ -97,9 +97,31 @@ class Term(models.Model):
             )
 
     def save(self, *args, **kwargs):
-        if not self.slug:
-            self.slug = urlize(self.name)
+        """Save; a changed slug leaves permanent redirects from the old page and feed."""
+        saved = self._saved()
+        self.slug = self._slug_to_save(saved)
         super().save(*args, **kwargs)
+        if saved and saved[1] != self.slug:
+            Redirect.add_many(zip(type(self)(slug=saved[1]).urls(), self.urls()))
+
+    def urls(self):
+        """Where readers find the term: its page and its feed (they move together)."""
+        return [self.get_absolute_url(), self.get_feed_url()]
+
+    def _saved(self):
+        """(name, slug) as stored, or None for a new term."""
+        if self.pk is None:
+            return None
+        return type(self).objects.filter(pk=self.pk).values_list("name", "slug").first()
+
+    def _slug_to_save(self, saved):
+        """The slug given; or Hugo's, from the name, when it is blank, or when only the
+        name changed and the slug was Hugo's for the old name (as Hugo would make it)."""
+        if not self.slug:
+            return urlize(self.name)
+        if saved and self.name != saved[0] and self.slug == saved[1] == urlize(saved[0]):
+            return urlize(self.name)
+        return self.slug
 
 
 class Category(Term):
@@ -113,6 +135,9 @@ class Category(Term):
     def get_absolute_url(self):
         return reverse("posts:category", kwargs={"slug": self.slug})
 
+    def get_feed_url(self):
+        return reverse("posts:category_feed", kwargs={"slug": self.slug})
+
 
 class Tag(Term):
     class Meta(Term.Meta):
@@ -124,6 +149,9 @@ class Tag(Term):
 
     def get_absolute_url(self):
         return reverse("posts:tag", kwargs={"slug": self.slug})
+
+    def get_feed_url(self):
+        return reverse("posts:tag_feed", kwargs={"slug": self.slug})
 
 
 def published_q(prefix=""):

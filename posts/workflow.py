@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from reversion.models import Version
 
 from .models import Category, Post, Tag
 
@@ -79,9 +80,12 @@ def find_conflict(post_pk, opened_token, submitted):
     }
     mine["categories"] = list(submitted.get("categories") or [])
     mine["tags"] = list(submitted.get("tags") or [])
+    # The latest revision says who saved and when; `updated_at` may be a Hugo lastmod.
+    latest = Version.objects.get_for_object(current).select_related("revision__user").first()
+    by, at = (latest.revision.user, latest.revision.date_created) if latest else (current.updated_by, current.updated_at)
     return Conflict(
-        by=editor_name(current.updated_by),
-        at=current.updated_at,
+        by=editor_name(by),
+        at=at,
         token=current.edit_token,
         diff=diff(snapshot(current), snapshot_of(mine), _("Saved version"), _("Your version")),
     )
@@ -132,8 +136,8 @@ def diff(before, after, before_label, after_label):
     """Side-by-side rows for the fields that differ between two snapshots. Bodies
     become a line-by-line table made by difflib, which escapes the text."""
     rows = []
-    for label, old in before.items():
-        new = after.get(label, "")
+    for label in dict.fromkeys([*before, *after]):
+        old, new = before.get(label, ""), after.get(label, "")
         if old == new:
             continue
         if "\n" in old or "\n" in new:

@@ -6,6 +6,8 @@ from io import BytesIO, StringIO
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -189,3 +191,144 @@ def media_files(root):
         for path in root.rglob("*")
         if path.is_file()
     }
+
+
+def member(group, username, **fields):
+    """A staff user (password "pw") in the Writer, Editor or Admin group."""
+    user = get_user_model().objects.create_user(username, password="pw", is_staff=True, **fields)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def logged_in(user):
+    """A client of its own, logged in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+class _FormCollector(HTMLParser):
+    def __init__(self, form_id):
+        super().__init__(convert_charrefs=True)
+        self.form_id, self.inside, self.fields = form_id, False, []
+        self._textarea = self._select = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = {name: value or "" for name, value in attrs}
+        if tag == "form":
+            self.inside = attrs.get("id") == self.form_id
+        if not self.inside or tag == "form":
+            return
+        name = attrs.get("name")
+        if tag == "input" and name:
+            kind = attrs.get("type", "text")
+            if kind in ("checkbox", "radio") and "checked" not in attrs:
+                return
+            if kind not in ("submit", "button", "file", "image", "reset"):
+                self.fields.append((name, attrs.get("value", "on" if kind in ("checkbox", "radio") else "")))
+        elif tag == "textarea" and name:
+            self._textarea = (name, [])
+        elif tag == "select" and name:
+            self._select = {"name": name, "multiple": "multiple" in attrs, "options": [], "chosen": []}
+        elif tag == "option" and self._select is not None:
+            self._select["options"].append(attrs.get("value", ""))
+            if "selected" in attrs:
+                self._select["chosen"].append(attrs.get("value", ""))
+
+    def handle_data(self, data):
+        if self._textarea:
+            self._textarea[1].append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "textarea" and self._textarea:
+            name, parts = self._textarea
+            # Browsers drop the newline that Django writes after <textarea>.
+            self.fields.append((name, "".join(parts).removeprefix("\r\n").removeprefix("\n")))
+            self._textarea = None
+        elif tag == "select" and self._select is not None:
+            select = self._select
+            chosen = select["chosen"] or ([] if select["multiple"] else select["options"][:1])
+            self.fields.extend((select["name"], value) for value in chosen)
+            self._select = None
+
+
+def form_data(html, form_id="post_form"):
+    """What a browser would send for the form `form_id` in `html`, left as it is shown
+    (without files or submit buttons): {name: value, or a list for several values}."""
+    collector = _FormCollector(form_id)
+    collector.feed(html)
+    collector.close()
+    data = {}
+    for name, value in collector.fields:
+        if name in data:
+            data[name] = [*data[name], value] if isinstance(data[name], list) else [data[name], value]
+        else:
+            data[name] = value
+    return data
+
+
+def opened_form(client, url, **changes):
+    """The form at `url` as `client` sees it, with `changes`, ready to post back."""
+    response = client.get(url)
+    assert response.status_code == 200, f"{url}: {response.status_code}"
+    return {**form_data(response.content.decode()), "_save": "保存", **changes}
+
+
+class _DiffCollector(HTMLParser):
+    """Reads templates/admin/posts/post/_diff.html: a label per row, and the text of its
+    two sides (one cell each, or the left and right columns of difflib's table)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.rows, self._label, self._cell, self._depth = {}, None, None, 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table" and "kiji-diff" in (attrs.get("class") or ""):
+            self._depth = 1
+        elif tag == "table" and self._depth:
+            self._depth += 1
+        elif not self._depth:
+            return
+        elif tag == "th" and attrs.get("scope") == "row" and self._depth == 1:
+            self._label = []
+        elif tag == "td" and self._current is not None:
+            # A body's row holds difflib's table in one wide cell; its text is in the
+            # table's "nowrap" cells, left and right.
+            if "nowrap" in attrs if self._depth > 1 else "colspan" not in attrs:
+                self._cell = []
+
+    @property
+    def _current(self):
+        label = self._label
+        return None if label is None or isinstance(label, list) else self.rows.setdefault(label, ([], []))
+
+    def handle_data(self, data):
+        if isinstance(self._label, list):
+            self._label.append(data)
+        elif self._cell is not None:
+            self._cell.append(data)
+
+    def handle_endtag(self, tag):
+        if not self._depth:
+            return
+        if tag == "th" and isinstance(self._label, list):
+            self._label = "".join(self._label).strip()
+        elif tag == "td" and self._cell is not None:
+            before, after = self._current
+            side = before if len(before) <= len(after) else after
+            side.append("".join(self._cell).replace("\xa0", " "))
+            self._cell = None
+        elif tag == "table":
+            self._depth -= 1
+
+
+def diff_rows(html):
+    """{field label: (text before, text after)} from the side-by-side table in `html`;
+    a body's lines are joined with newlines."""
+    collector = _DiffCollector()
+    collector.feed(html)
+    collector.close()
+    return {label: ("\n".join(before), "\n".join(after)) for label, (before, after) in collector.rows.items()}

@@ -88,7 +88,7 @@
     }
     const time = new Date(saved.at).toLocaleString();
     const text = document.createElement("span");
-    text.textContent = notice.dataset.message.replace("%(time)s", time);
+    text.textContent = notice.dataset.message.replace("{time}", time);
     const restore = document.createElement("button");
     restore.type = "button";
     restore.className = "button";
@@ -162,5 +162,27 @@
         sessionStorage.setItem(SUBMITTED, key);
       }
     });
+  });
+})();
+
+/* The media library's copy buttons: an image's Markdown onto the clipboard, to paste
+   into another post. */
+(function () {
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest(".kiji-copy__button");
+    if (!button) {
+      return;
+    }
+    const code = button.parentElement.querySelector(".kiji-copy__code");
+    code.select();
+    const copied = function () {
+      button.textContent = button.dataset.copied;
+    };
+    // The Clipboard API needs HTTPS; on plain HTTP the selected text is copied the old way.
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(code.value).then(copied);
+    } else if (document.execCommand("copy")) {
+      copied();
+    }
   });
 })();

@@ -4,13 +4,17 @@ Without /usr/bin/chromium every test here is skipped, unless KIJI_REQUIRE_BROWSE
 (CI sets it), where a missing browser is a failure rather than a silent pass.
 """
 
+import importlib
 import os
+import re
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.base import ContentFile
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -188,31 +192,73 @@ def browser():
             browser.close()
 
 
-@pytest.fixture
-def page(browser, live_server):
-    """A page in a fresh context (nothing stored, the system's light scheme) that may
-    use the clipboard."""
+def _fresh_context(browser, live_server):
+    """A context with nothing stored, Japanese, the system's light scheme."""
     context = browser.new_context(
         base_url=live_server.url,
         locale="ja-JP",
         color_scheme="light",
         viewport={"width": 1280, "height": 900},
     )
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     context.set_default_timeout(10_000)
+    return context
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A page in a fresh context that may use the clipboard."""
+    context = _fresh_context(browser, live_server)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     page = context.new_page()
     yield page
     context.close()
 
 
-def screenshot(page, name):
-    """Full-page screenshots of the current page at a phone's and a desktop's width,
-    checking on the way that the page never scrolls sideways."""
+@pytest.fixture
+def new_context(browser, live_server):
+    """Makes fresh contexts, one per person in a test (a writer, an editor, a reader);
+    each keeps its own cookies and localStorage across its pages."""
+    contexts = []
+
+    def make():
+        contexts.append(_fresh_context(browser, live_server))
+        return contexts[-1]
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def editorial_groups(transactional_db):
+    """The Writer, Editor and Admin groups, made by the migration that made them.
+
+    The flush after each browser test empties every table, these groups included, and
+    Django's serialized rollback cannot bring them back here: once Playwright runs, the
+    test thread holds another connection object than the one the test database's
+    contents were serialized on."""
+    migration = importlib.import_module("posts.migrations.0006_editorial_groups")
+    state = MigrationLoader(connection).project_state(("posts", "0006_editorial_groups"))
+    migration.create_groups(state.apps, schema_editor=None)
+
+
+def log_in(page, username, password="pw"):
+    """Log in through the admin's login form, as a person would."""
+    page.goto("/admin/login/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    page.locator('#login-form [type="submit"]').click()
+    expect(page).to_have_url(re.compile(r"/admin/$"))
+
+
+def screenshot(page, name, widths=SCREENSHOT_WIDTHS):
+    """Full-page screenshots of the current page at a phone's and a desktop's width
+    (or `widths`), checking on the way that the page never scrolls sideways."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     size = page.viewport_size
     # Lazy images below the fold would be blank in a full-page capture.
     page.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
-    for width in SCREENSHOT_WIDTHS:
+    for width in widths:
         page.set_viewport_size({"width": width, "height": 900})
         page.wait_for_function("Array.from(document.images).every(i => i.complete)")
         page.screenshot(path=SCREENSHOTS / f"{name}-{width}.png", full_page=True)
