@@ -66,12 +66,8 @@ def find_conflict(post_pk, opened_token, submitted):
     """A Conflict if the post changed since the form carrying `opened_token` was
     opened; `submitted` holds the form's cleaned data. Locks the post's row until the
     transaction ends (on databases that can), so two saves cannot both pass."""
-    current = (
-        Post.objects.select_for_update()
-        .select_related("updated_by")
-        .prefetch_related("categories", "tags")
-        .get(pk=post_pk)
-    )
+    # No select_related here: PostgreSQL cannot lock the nullable side of an outer join.
+    current = Post.objects.select_for_update().prefetch_related("categories", "tags").get(pk=post_pk)
     if opened_token is None or opened_token == current.edit_token:
         return None
     mine = {
