@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # The demo always runs on its own SQLite file, whatever DATABASE_URL says.
 RUN_ENV := DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/db.sqlite3
 
-.PHONY: run test bench-import clean messages
+.PHONY: run test bench-import bench-pages clean messages
 
 $(PY):
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -36,6 +36,10 @@ test: $(VENV)/.installed-test
 # ARGS="--database-url postgres://…" runs on that empty database and flushes it.
 bench-import: $(VENV)/.installed
 	$(PY) benchmarks/import_hugo.py $(if $(N),--posts $(N)) $(ARGS)
+
+# Times every kind of public page with the page cache off and on.
+bench-pages: $(VENV)/.installed
+	$(PY) benchmarks/pages.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info staticfiles test-artifacts

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "posts.pagecache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -138,6 +139,9 @@ KIJI_MAX_IMAGE_PIXELS = int(os.environ.get("KIJI_MAX_IMAGE_PIXELS", 40_000_000))
 KIJI_MAX_IMAGE_FRAMES = int(os.environ.get("KIJI_MAX_IMAGE_FRAMES", 200))
 
 KIJI_POSTS_PER_PAGE = 10
+# How long a reader's page may be served from the cache (0: never); changes to content
+# replace cached pages at once (posts/pagecache.py).
+KIJI_PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "0" if DEBUG else "300"))
 # The sitemap protocol's cap on URLs per file; past it /sitemap.xml becomes an index.
 KIJI_SITEMAP_LIMIT = 50_000
 

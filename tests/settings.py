@@ -21,3 +21,6 @@ STATIC_ROOT = tempfile.mkdtemp(prefix="kiji-test-static-")
 atexit.register(shutil.rmtree, MEDIA_ROOT, ignore_errors=True)
 atexit.register(shutil.rmtree, STATIC_ROOT, ignore_errors=True)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests look at each response as the views make it; test_pagecache.py turns the page
+# cache on where it is the subject.
+KIJI_PAGE_CACHE_SECONDS = 0
