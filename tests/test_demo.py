@@ -3,7 +3,7 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 
 from posts.models import AffiliateBox, Category, Post, SiteSettings, Tag
 
