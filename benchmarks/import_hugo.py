@@ -40,6 +40,7 @@ import shutil
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -429,6 +430,34 @@ def refuse_unless_empty(connection):
                 f"--database-url: {model._meta.db_table} holds rows; give an empty database, "
                 "which the benchmark flushes when it is done."
             )
+
+
+@contextmanager
+def throwaway_database(database_url, workdir):
+    """Django on the test settings (production's, with DEBUG off so that no query log
+    grows, no HTTPS redirect, and static files that need no `collectstatic`), migrated,
+    on a temporary SQLite file in `workdir` or on the empty database `database_url`
+    names, which is flushed afterwards. Yields the database connection."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{Path(workdir) / 'bench.sqlite3'}"
+    os.environ["ALLOWED_HOSTS"] = "testserver"
+    os.environ["CACHE_URL"] = "locmem://"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    if database_url:
+        refuse_unless_empty(connection)
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        yield connection
+    finally:
+        if database_url:
+            call_command("flush", verbosity=0, interactive=False)
+        connection.close()
 
 
 def timed_import(site, profile=False):

@@ -20,7 +20,6 @@ the same N write the same posts; compare figures across commits on one machine o
 """
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -31,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from import_hugo import Writer, database_version, refuse_unless_empty  # noqa: E402
+from import_hugo import Writer, database_version, throwaway_database  # noqa: E402
 
 SEED = 20261130
 BODY_CHARACTERS = 5000
@@ -150,27 +149,13 @@ def database_megabytes(connection):
 
 
 def run(options, workdir):
-    # The test settings: production's, with DEBUG off (so no query log), no HTTPS
-    # redirect, and static files that need no `collectstatic`.
-    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
-    os.environ["DATABASE_URL"] = options.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
-    os.environ["ALLOWED_HOSTS"] = "testserver"
-    os.environ["CACHE_URL"] = "locmem://"
-    sys.path.insert(0, str(ROOT.parent))
-    import django
+    with throwaway_database(options.database_url, workdir) as connection:
+        from django.db import transaction
+        from django.test import Client
 
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection, transaction
-    from django.test import Client
+        from posts import search
+        from posts.models import Post
 
-    from posts import search
-    from posts.models import Post
-
-    if options.database_url:
-        refuse_unless_empty(connection)
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
         make_posts(options.posts)
         characters = sum(len(text) for text in Post.objects.values_list("body_text", flat=True))
 
@@ -211,10 +196,6 @@ def run(options, workdir):
             "megabytes": database_megabytes(connection),
             "database": database_version(connection),
         }
-    finally:
-        if options.database_url:
-            call_command("flush", verbosity=0, interactive=False)
-        connection.close()
 
 
 def print_table(result):

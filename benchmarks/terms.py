@@ -21,7 +21,6 @@ commits on one machine only.
 """
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -32,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from import_hugo import database_version, refuse_unless_empty  # noqa: E402
+from import_hugo import database_version, throwaway_database  # noqa: E402
 
 SEED = 20261130
 POSTS = 2000
@@ -103,29 +102,14 @@ def get(client, url):
 
 
 def run(options, workdir):
-    # The test settings: production's, with DEBUG off (so no query log), no HTTPS
-    # redirect, and static files that need no `collectstatic`.
-    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
-    os.environ["DATABASE_URL"] = options.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
-    os.environ["ALLOWED_HOSTS"] = "testserver"
-    os.environ["CACHE_URL"] = "locmem://"
-    sys.path.insert(0, str(ROOT.parent))
-    import django
+    with throwaway_database(options.database_url, workdir) as connection:
+        from django.contrib.auth import get_user_model
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext
 
-    django.setup()
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
+        from posts import terms
+        from posts.models import Tag
 
-    from posts import terms
-    from posts.models import Tag
-
-    if options.database_url:
-        refuse_unless_empty(connection)
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
         tag_count, link_count = make_data(options.tags)
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -184,10 +168,6 @@ def run(options, workdir):
         assert response.status_code == 302 and not Tag.objects.filter(posts__isnull=True).exists()
         row(f"delete {len(unused)} unused (action)", (time.perf_counter() - started) * 1000)
         return result
-    finally:
-        if options.database_url:
-            call_command("flush", verbosity=0, interactive=False)
-        connection.close()
 
 
 def print_table(result):
