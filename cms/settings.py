@@ -137,8 +137,14 @@ STORAGES = {
 KIJI_MAX_UPLOAD_BYTES = int(os.environ.get("KIJI_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
 KIJI_MAX_IMAGE_PIXELS = int(os.environ.get("KIJI_MAX_IMAGE_PIXELS", 40_000_000))
 KIJI_MAX_IMAGE_FRAMES = int(os.environ.get("KIJI_MAX_IMAGE_FRAMES", 200))
+# Remote images (posts/fetch.py): seconds per fetch, redirects, private hosts (tests only).
+KIJI_FETCH_TIMEOUT = float(os.environ.get("KIJI_FETCH_TIMEOUT", 10))
+KIJI_FETCH_MAX_REDIRECTS = int(os.environ.get("KIJI_FETCH_MAX_REDIRECTS", 3))
+KIJI_FETCH_ALLOW_PRIVATE = env_bool("KIJI_FETCH_ALLOW_PRIVATE", False)
 
 KIJI_POSTS_PER_PAGE = 10
+# Worker processes that render bodies and prepare covers during an import.
+KIJI_IMPORT_WORKERS = int(os.environ.get("KIJI_IMPORT_WORKERS", os.cpu_count() or 1))
 # How long a reader's page may be served from the cache (0: never); changes to content
 # replace cached pages at once (posts/pagecache.py).
 KIJI_PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "0" if DEBUG else "300"))

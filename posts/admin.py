@@ -23,7 +23,7 @@ from markdownx.admin import MarkdownxModelAdmin
 from reversion.admin import VersionAdmin
 from reversion.models import Version
 
-from . import images, terms, views, workflow
+from . import renditions, terms, uploads, views, workflow
 from .models import AffiliateBox, AffiliateSettings, Category, MediaImage, Post, SiteSettings, Tag
 from .rendering import preview_html
 
@@ -68,7 +68,7 @@ class PostAdminForm(forms.ModelForm):
         cover = self.cleaned_data.get("cover")
         if isinstance(cover, UploadedFile):
             self.cover_upload_name = cover.name
-            return images.prepare_upload(cover)
+            return uploads.prepare_upload(cover)
         return cover
 
     def clean_status(self):
@@ -197,8 +197,8 @@ class PostAdmin(VersionAdmin, MarkdownxModelAdmin):
         super().save_model(request, obj, form, change)
         if "cover" in form.changed_data:
             if form.cover_upload_name and obj.cover:
-                images.add_cover_to_library(obj, form.cover_upload_name, request.user)
-            images.cover_renditions(obj)
+                uploads.add_cover_to_library(obj, form.cover_upload_name, request.user)
+            renditions.cover_renditions(obj)
 
     def view_on_site(self, obj):
         return obj.get_absolute_url() if obj.is_published else reverse("admin:posts_post_preview", args=[obj.pk])
@@ -364,7 +364,7 @@ class PostAdmin(VersionAdmin, MarkdownxModelAdmin):
         if upload is None:
             return JsonResponse({"error": str(_("No file was sent."))}, status=400)
         try:
-            url = images.store_upload(upload, request.user)
+            url = uploads.store_upload(upload, request.user)
         except ValidationError as error:
             return JsonResponse({"error": " ".join(error.messages)}, status=400)
         return JsonResponse({"image_code": f"![]({url})"})
@@ -543,14 +543,14 @@ class MediaImageForm(forms.ModelForm):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         self.original_name = upload.name
-        return images.prepare_upload(upload)
+        return uploads.prepare_upload(upload)
 
 
 class MediaChangeList(ChangeList):
     def get_results(self, request):
         super().get_results(request)
         # The posts using each image of the page, in one query for all of them.
-        usage = images.posts_using(self.result_list)
+        usage = uploads.posts_using(self.result_list)
         for image in self.result_list:
             image.used_in = usage[image.pk]
 
@@ -615,7 +615,7 @@ class MediaImageAdmin(admin.ModelAdmin):
     def delete_view(self, request, object_id, extra_context=None):
         image = self.get_object(request, unquote(object_id))
         if image is not None and self.has_delete_permission(request, image):
-            usage = images.posts_using([image])
+            usage = uploads.posts_using([image])
             if usage[image.pk]:
                 self.message_user(request, self._in_use_message([image], usage), messages.ERROR)
                 return redirect(reverse("admin:posts_mediaimage_change", args=[image.pk]))
@@ -624,7 +624,7 @@ class MediaImageAdmin(admin.ModelAdmin):
     @admin.action(description=_("Delete the selected images that no post uses"), permissions=["delete"])
     def delete_selected(self, request, queryset):
         selected = list(queryset)
-        usage = images.posts_using(selected)
+        usage = uploads.posts_using(selected)
         used = [image for image in selected if usage[image.pk]]
         if used:
             self.message_user(request, self._in_use_message(used, usage), messages.WARNING)
@@ -673,7 +673,7 @@ class MediaImageAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("used in"))
     def used_in(self, obj):
-        posts = obj.used_in if hasattr(obj, "used_in") else images.posts_using([obj])[obj.pk]
+        posts = obj.used_in if hasattr(obj, "used_in") else uploads.posts_using([obj])[obj.pk]
         if not posts:
             return _("No post")
         links = ((reverse("admin:posts_post_change", args=[post.pk]), post.title) for post in posts)

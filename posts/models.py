@@ -255,6 +255,7 @@ class Post(models.Model):
     cover = models.ImageField(
         _("cover image"),
         upload_to="covers/%Y/%m/",
+        max_length=300,
         blank=True,
         width_field="cover_width",
         height_field="cover_height",
@@ -326,6 +327,9 @@ class Post(models.Model):
 
     # Big columns that list pages never show.
     HEAVY_FIELDS = ("body", "body_html", "body_text", "toc", "faq")
+    # What save() derives from the body: rendering again changes these and nothing a
+    # person edits, so it leaves the edit token alone (see rerender()).
+    RENDERED_FIELDS = ("body_html", "summary_boxes_at", "toc", "body_text", "word_count", "reading_time", "faq", "summary")
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -386,6 +390,18 @@ class Post(models.Model):
         super().save(*args, **kwargs)
         if old_slug and old_slug != self.slug:
             Redirect.add(reverse("posts:detail", kwargs={"slug": old_slug}), self.get_absolute_url())
+        self._index()
+
+    def rerender(self):
+        """Render the stored body again (after the renderer changed) and save only what
+        is derived from it: the edit token stays, so an editor with the post open can
+        still save, and `updated_at` stays, as nothing a reader would call an update
+        happened."""
+        self.render()
+        super().save(update_fields=self.RENDERED_FIELDS)
+        self._index()
+
+    def _index(self):
         # Imported here because search.py imports this module.
         from . import search
 
@@ -612,6 +628,10 @@ class MediaImage(models.Model):
     height = models.PositiveIntegerField(editable=False, default=0)
     size = models.PositiveIntegerField(_("size in bytes"), editable=False, default=0)
     original_name = models.CharField(_("original file name"), max_length=255, blank=True)
+    # Where the image came from (a Hugo site path or a web address) and the SHA-256 of
+    # the bytes as they came, so that importing again reuses it instead of a copy.
+    source = models.TextField(_("source"), blank=True, editable=False)
+    source_digest = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

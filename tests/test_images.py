@@ -176,7 +176,7 @@ def test_an_exif_turned_photo_is_copied_upright_with_its_turned_size(client, med
 def test_a_missing_cover_file_shows_the_plain_image(client, media_root, caplog):
     post = make_post(cover="covers/2024/05/gone.png", cover_width=640, cover_height=360, cover_alt="消えた画像")
 
-    with caplog.at_level(logging.WARNING, logger="posts.images"):
+    with caplog.at_level(logging.WARNING, logger="posts.uploads"):
         source, img = article_cover(client, post)
 
     assert source is None

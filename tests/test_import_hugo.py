@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+from PIL import Image
 from django.utils.html import escape
 
 from posts.models import AffiliateBox, AffiliateSettings, Category, Post, Redirect, SiteSettings, Tag
@@ -42,8 +43,8 @@ PUBLISHED = {
     "/posts/2025-01-20-openai-news/": "新しい推論モデルの発表を読む",
     "/posts/2025-01-15-naive-date/": "時刻だけが書かれた記事",
     "/posts/2025-02-01-bundle-post/": "ページバンドルで書いた記事",
-    "/posts/prompt-tips/": "プロンプトの書き方のコツ（最初の版）",
-    "/posts/aa-prompt-tips/": "プロンプトの書き方のコツ（書き直し版）",
+    "/posts/prompt-tips/": "プロンプトの書き方のコツ（書き直し版）",
+    "/posts/zz-prompt-tips/": "プロンプトの書き方のコツ（最初の版）",
 }
 
 FENCED_HTML = (
@@ -122,8 +123,7 @@ def test_a_post_shows_its_cover_with_alt_text(client, hugo_site, imported):
     assert (img["width"], img["height"]) == ("64", "48")
     post = Post.objects.get(slug="local-llm-gpu-guide")
     assert img["src"] == post.cover.url
-    with post.cover.open("rb") as stored:
-        assert stored.read() == (hugo_site / "static/images/posts/2025-03-01-a1b2c3d4.png").read_bytes()
+    assert_same_picture(post.cover, hugo_site / "static/images/posts/2025-03-01-a1b2c3d4.png")
 
 
 def test_a_page_bundle_takes_its_cover_from_beside_its_index(client, hugo_site, imported):
@@ -132,9 +132,16 @@ def test_a_page_bundle_takes_its_cover_from_beside_its_index(client, hugo_site, 
     [img] = [attrs for tag, attrs in start_tags(html, "img") if attrs.get("alt") == "夕焼けの写真"]
     post = Post.objects.get(slug="2025-02-01-bundle-post")
     assert img["src"] == post.cover.url
-    with post.cover.open("rb") as stored:
-        drawn = hugo_site / "content/posts/2025-02-01-bundle-post/cover.jpg"
-        assert stored.read() == drawn.read_bytes()
+    assert_same_picture(post.cover, hugo_site / "content/posts/2025-02-01-bundle-post/cover.jpg")
+
+
+def assert_same_picture(cover, source):
+    """The stored cover is the source saved again for the web, under a name of its own."""
+    assert Path(cover.name).name != source.name and Path(cover.name).suffix == source.suffix
+    with cover.open("rb") as stored, Image.open(stored) as kept, Image.open(source) as given:
+        assert (kept.format, kept.size) == (given.format, given.size)
+        if given.format == "PNG":
+            assert kept.convert("RGB").tobytes() == given.convert("RGB").tobytes()
 
 
 def test_a_rawhtml_product_card_becomes_a_box_right_after_the_summary_list(client, imported):
@@ -256,7 +263,7 @@ def test_markdown_amazon_links_stay_links_and_get_the_configured_tag(client, imp
         ("/posts/2025-03-01-a1b2c3d4/", "/posts/local-llm-gpu-guide/"),
         ("/posts/2025-02-10-e5f6a7b8/", "/posts/aws-cert-study/"),
         ("/posts/2025-02-17-weekly/", "/posts/genai-weekly-roundup/"),
-        ("/posts/zz-prompt-tips/", "/posts/prompt-tips/"),
+        ("/posts/aa-prompt-tips/", "/posts/prompt-tips/"),
     ],
 )
 def test_a_file_name_url_redirects_permanently_to_the_slug(client, imported, old, new):
@@ -320,15 +327,31 @@ def test_a_link_to_a_missing_post_is_reported_as_broken_and_left_alone(imported)
     assert "[去年の検証記事](/posts/2024-12-31-removed-article/)" in Post.objects.get(source_path=MAIN).body
 
 
-def test_when_two_files_claim_one_slug_the_earlier_keeps_it_and_the_other_is_reported(client, imported):
-    assert Post.objects.get(source_path="content/posts/zz-prompt-tips.md").slug == "prompt-tips"
-    assert Post.objects.get(source_path="content/posts/aa-prompt-tips.md").slug == "aa-prompt-tips"
-    assert "（最初の版）" in page(client, "/posts/prompt-tips/")
-    assert "（書き直し版）" in page(client, "/posts/aa-prompt-tips/")
+def test_when_two_files_claim_one_slug_the_newer_keeps_it_as_on_the_hugo_site(client, imported):
+    assert Post.objects.get(source_path="content/posts/aa-prompt-tips.md").slug == "prompt-tips"
+    assert Post.objects.get(source_path="content/posts/zz-prompt-tips.md").slug == "zz-prompt-tips"
+    assert "（書き直し版）" in page(client, "/posts/prompt-tips/")
+    assert "（最初の版）" in page(client, "/posts/zz-prompt-tips/")
 
-    [line] = lines_about(imported, "content/posts/aa-prompt-tips.md")
-    assert "prompt-tips" in line and "/posts/aa-prompt-tips/" in line
-    assert lines_about(imported, "content/posts/zz-prompt-tips.md") == []
+    [line] = lines_about(imported, "content/posts/zz-prompt-tips.md")
+    assert "“prompt-tips” is also claimed by newer content/posts/aa-prompt-tips.md" in line
+    assert line.endswith("served at /posts/zz-prompt-tips/")
+    assert lines_about(imported, "content/posts/aa-prompt-tips.md") == []
+
+
+def test_a_post_keeps_its_url_when_a_newer_file_claims_its_slug_later(client, hugo_site, imported):
+    newest = hugo_site / "content" / "posts" / "2025-04-01-prompt-tips-v3.md"
+    newest.write_text(
+        '---\ntitle: "三つ目の版"\ndate: 2025-04-01T09:00:00+09:00\nslug: "prompt-tips"\n---\n本文です。\n',
+        encoding="utf-8",
+    )
+
+    output = run_command("import_hugo", hugo_site)
+
+    assert "（書き直し版）" in page(client, "/posts/prompt-tips/")
+    assert "三つ目の版" in page(client, "/posts/2025-04-01-prompt-tips-v3/")
+    [line] = lines_about(output, "content/posts/2025-04-01-prompt-tips-v3.md")
+    assert "is also claimed by content/posts/aa-prompt-tips.md, which keeps it" in line
 
 
 # --- Publication and dates -----------------------------------------------------------

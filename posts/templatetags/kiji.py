@@ -6,7 +6,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from .. import seo
-from .. import images
+from .. import renditions
 from ..affiliate import amazon_url, rakuten_url, tag_amazon_links
 from ..models import AffiliateBox
 
@@ -108,7 +108,7 @@ def share_buttons(context, post):
 def cover_picture(post, sizes="100vw", loading="lazy", priority=False):
     """The post's cover as a <picture> of resized WebP and fallback copies (made on
     first use), or as the plain image when they cannot be made."""
-    found = images.cover_renditions(post)
+    found = renditions.cover_renditions(post)
     context = {"post": post, "sizes": sizes, "loading": loading, "priority": priority}
     if not found:
         src = post.cover.url if post.cover else ""

@@ -1,4 +1,3 @@
-
 from django.core.management.base import BaseCommand, CommandError
 
 from posts.hugo import HugoImporter, SourceError
@@ -7,7 +6,8 @@ from posts.hugo import HugoImporter, SourceError
 class Command(BaseCommand):
     help = (
         "Import the posts of a Hugo site (content/posts/, static/, hugo.toml). Safe to run "
-        "again: only new and changed files are written."
+        "again: only new and changed files are written. Each file is imported on its own; "
+        "a file that cannot be imported gets one line and the others go on."
     )
 
     def add_arguments(self, parser):
@@ -16,8 +16,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--prune", action="store_true", help="Delete imported posts whose file is gone from the site."
         )
+        parser.add_argument(
+            "--fetch-remote-covers",
+            action="store_true",
+            help="Download covers given as web addresses on other sites (checked like any upload), "
+            "so that pages stop hotlinking them. Without it, those posts are imported without a cover.",
+        )
 
-    def handle(self, site_dir, dry_run=False, prune=False, verbosity=1, **options):
+    def handle(self, site_dir, dry_run=False, prune=False, fetch_remote_covers=False, verbosity=1, **options):
         on_terminal = verbosity >= 1 and self.stdout.isatty()
 
         def progress(done, total):
@@ -31,7 +37,14 @@ class Command(BaseCommand):
             if ": not imported" in line or ": imported without" in line or verbosity >= 1:
                 (self.stderr if ": not imported" in line else self.stdout).write(line)
 
-        importer = HugoImporter(site_dir, dry_run=dry_run, prune=prune, report=report, progress=progress)
+        importer = HugoImporter(
+            site_dir,
+            dry_run=dry_run,
+            prune=prune,
+            fetch_remote_covers=fetch_remote_covers,
+            report=report,
+            progress=progress,
+        )
         try:
             summary = importer.run()
         except SourceError as error:
@@ -43,10 +56,15 @@ class Command(BaseCommand):
                 action = "deleted (--prune)" if prune else "kept (delete it with --prune)"
                 self.stdout.write(f"{key}: imported before but gone from the site: {action}")
             prefix = "Dry run, nothing written. Would have: " if dry_run else ""
+            remote = (
+                f", remote covers not fetched {len(summary.remote_covers)} (--fetch-remote-covers)"
+                if summary.remote_covers
+                else ""
+            )
             self.stdout.write(
                 f"{prefix}created {summary.created}, updated {summary.updated}, "
                 f"unchanged {summary.unchanged}, warnings {summary.warnings}, "
-                f"broken links {len(summary.broken_links)}, failed {summary.failed}."
+                f"broken links {len(summary.broken_links)}, failed {summary.failed}{remote}."
             )
         if summary.failed:
             raise CommandError(f"{summary.failed} file(s) could not be imported; see the lines above.")

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from posts import images
+from posts import renditions
 from posts.models import Post
 
 
@@ -20,7 +20,7 @@ class Command(BaseCommand):
         for post in posts.iterator(chunk_size=500):
             name = post.cover.name
             if name not in done:
-                done[name] = images.renditions(post.cover)
+                done[name] = renditions.renditions(post.cover)
             found = done[name]
             if not found:
                 failed += 1

@@ -11,7 +11,7 @@ class Command(BaseCommand):
         count = 0
         with transaction.atomic():
             for post in Post.objects.iterator(chunk_size=200):
-                post.save(touch=False)
+                post.rerender()
                 count += 1
         if options["verbosity"]:
             self.stdout.write(f"Rendered {count} posts again.")
