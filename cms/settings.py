@@ -88,6 +88,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers go on while one process writes (an import beside gunicorn), and
+    # commits, which the importer makes per post, cost no fsync each; IMMEDIATE makes
+    # a writer wait for the lock up front instead of failing halfway with "locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
@@ -143,6 +153,11 @@ KIJI_FETCH_MAX_REDIRECTS = int(os.environ.get("KIJI_FETCH_MAX_REDIRECTS", 3))
 KIJI_FETCH_ALLOW_PRIVATE = env_bool("KIJI_FETCH_ALLOW_PRIVATE", False)
 
 KIJI_POSTS_PER_PAGE = 10
+# Curly quotes, dashes and ellipses as Hugo's goldmark typographer makes them (on in Hugo).
+KIJI_TYPOGRAPHER = env_bool("KIJI_TYPOGRAPHER", True)
+# Goldmark's CJK eastAsianLineBreaks: a line break between two CJK characters is dropped
+# instead of showing as a space; Japanese sites turn it on in Hugo.
+KIJI_EAST_ASIAN_LINE_BREAKS = env_bool("KIJI_EAST_ASIAN_LINE_BREAKS", LANGUAGE_CODE.startswith("ja"))
 # Worker processes that render bodies and prepare covers during an import.
 KIJI_IMPORT_WORKERS = int(os.environ.get("KIJI_IMPORT_WORKERS", os.cpu_count() or 1))
 # How long a reader's page may be served from the cache (0: never); changes to content

@@ -162,7 +162,8 @@ def _drop_emptied_sections(text):
                 break
             if _BOX_MARK in follower:
                 has_box = True
-            elif follower.strip() and not deeper and not _RULE_RE.match(follower):
+                follower = follower.replace(_BOX_MARK, "")  # text beside a box still counts
+            if follower.strip() and not deeper and not _RULE_RE.match(follower):
                 empty = False
                 break
         if has_box and empty:

@@ -390,9 +390,9 @@ class HugoImporter:
             raise SourceError(
                 "; ".join(f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items())
             )
-        post.save(touch=False, rendered=rendered)
         categories = self._terms_of(Category, meta.names("categories"), meta, cached)
         tags = self._terms_of(Tag, meta.names("tags"), meta, cached)
+        post.save(touch=False, rendered=rendered)
         if known:
             post.categories.set(categories)
             post.tags.set(tags)
