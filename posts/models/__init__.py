@@ -1,0 +1,29 @@
+"""Kiji's models, one module per kind of thing; everything is importable from here."""
+
+import reversion
+
+from .media import MediaImage, _media_path
+from .posts import AffiliateBox, Post, PostQuerySet, published_q
+from .redirects import Redirect
+from .search import SearchDocument
+from .site import AffiliateSettings, SingletonModel, SiteSettings
+from .terms import Category, SlugField, Tag, Term, TermQuerySet
+
+__all__ = [
+    "AffiliateBox", "AffiliateSettings", "Category", "MediaImage", "Post", "PostQuerySet",
+    "Redirect", "SearchDocument", "SingletonModel", "SiteSettings", "SlugField", "Tag",
+    "Term", "TermQuerySet", "_media_path", "published_q",
+]  # fmt: skip
+
+# Revisions keep what people edit; what save() derives from it is made again on revert.
+reversion.register(
+    Post,
+    fields=[
+        "title", "slug", "body", "description", "cover", "cover_alt", "cover_width",
+        "cover_height", "categories", "tags", "status", "published_at", "expires_at",
+        "created_at", "updated_at", "author", "updated_by", "edit_token", "source_path",
+        "source_digest",
+    ],
+    follow=["affiliate_boxes"],
+)  # fmt: skip
+reversion.register(AffiliateBox)

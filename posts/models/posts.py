@@ -1,0 +1,298 @@
+"""Posts, the one publication rule, and the affiliate boxes placed in them."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, Count, OuterRef, Q, Subquery, When
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from markdownx.models import MarkdownxField
+
+from .. import rendering
+from ..slugs import urlize
+from .redirects import Redirect
+from .terms import Category, SlugField, Tag
+
+
+def published_q(prefix=""):
+    """The publication rule as a filter, for posts reached through `prefix`
+    (e.g. "posts__" from a term): published, not scheduled for later, not expired.
+
+    `Post.is_published` states the same rule for one post in memory."""
+    now = timezone.now()
+    return Q(**{f"{prefix}status": Post.Status.PUBLISHED, f"{prefix}published_at__lte": now}) & (
+        Q(**{f"{prefix}expires_at__isnull": True}) | Q(**{f"{prefix}expires_at__gt": now})
+    )
+
+
+class PostQuerySet(models.QuerySet):
+    def published(self):
+        """What readers may see (see `published_q`)."""
+        return self.filter(published_q())
+
+    def for_list(self):
+        """Posts as list pages show them: with their categories, in one extra query."""
+        return self.defer(*Post.HEAVY_FIELDS).prefetch_related("categories")
+
+    def related_to(self, post, limit=6):
+        """Posts like `post`, scored as the old site's Hugo `related` settings did:
+        100 for each shared category, 80 for each shared tag, 10 for the same year,
+        at least 80 to count; the latest posts when nothing is related. Reads the
+        post's categories and tags from its prefetch cache."""
+        category_ids = [category.pk for category in post.categories.all()]
+        tag_ids = [tag.pk for tag in post.tags.all()]
+        others = self.published().exclude(pk=post.pk).for_list()
+        if category_ids or tag_ids:
+            category_links = Post.categories.through.objects.filter(category__in=category_ids)
+            tag_links = Post.tags.through.objects.filter(tag__in=tag_ids)
+
+            def shared(links):
+                return Coalesce(
+                    Subquery(
+                        links.filter(post=OuterRef("pk"))
+                        .values("post")
+                        .annotate(count=Count("pk"))
+                        .values("count")
+                    ),
+                    0,
+                )
+
+            related = list(
+                others.filter(
+                    Q(pk__in=category_links.values("post")) | Q(pk__in=tag_links.values("post"))
+                )
+                .annotate(
+                    score=shared(category_links) * 100
+                    + shared(tag_links) * 80
+                    + Case(When(published_at__year=post.published_at.year, then=10), default=0)
+                )
+                .filter(score__gte=80)
+                .order_by("-score", "-published_at", "-pk")[:limit]
+            )
+            if related:
+                return related
+        return list(others[:limit])
+
+    def neighbours(self, post):
+        """(previous, next) published posts around `post` by publish time."""
+        at, pk = post.published_at, post.pk
+        posts = self.published().defer(*Post.HEAVY_FIELDS)
+        previous = (
+            posts.filter(Q(published_at__lt=at) | Q(published_at=at, pk__lt=pk))
+            .order_by("-published_at", "-pk")
+            .first()
+        )
+        following = (
+            posts.filter(Q(published_at__gt=at) | Q(published_at=at, pk__gt=pk))
+            .order_by("published_at", "pk")
+            .first()
+        )
+        return previous, following
+
+
+class Post(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        REVIEW = "review", _("In review")
+        PUBLISHED = "published", _("Published")
+        UNPUBLISHED = "unpublished", _("Unpublished")
+
+    # What a writer may set; publishing and unpublishing need `posts.publish_post`.
+    WRITER_STATUSES = (Status.DRAFT, Status.REVIEW)
+
+    title = models.CharField(_("title"), max_length=300)
+    slug = SlugField(
+        _("slug"),
+        unique=True,
+        help_text=_("The article's URL is /posts/<slug>/."),
+    )
+    body = MarkdownxField(_("body"), blank=True, help_text=_("Markdown."))
+    description = models.TextField(
+        _("description"),
+        blank=True,
+        help_text=_("For search engines and lists. Left blank, it is taken from the body's summary."),
+    )
+    cover = models.ImageField(
+        _("cover image"),
+        upload_to="covers/%Y/%m/",
+        max_length=300,
+        blank=True,
+        width_field="cover_width",
+        height_field="cover_height",
+    )
+    # Stored so that pages can give <img> its size without opening the file.
+    cover_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    cover_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    cover_alt = models.CharField(_("cover alt text"), max_length=300, blank=True)
+    categories = models.ManyToManyField(
+        Category, related_name="posts", blank=True, verbose_name=_("categories")
+    )
+    tags = models.ManyToManyField(Tag, related_name="posts", blank=True, verbose_name=_("tags"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    published_at = models.DateTimeField(
+        _("publish time"),
+        default=timezone.now,
+        db_index=True,
+        help_text=_("A published post with a time in the future stays hidden until then."),
+    )
+    expires_at = models.DateTimeField(
+        _("expiry time"),
+        null=True,
+        blank=True,
+        help_text=_("Optional. Readers stop seeing the post at this time (Hugo's expiryDate)."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="posts",
+        verbose_name=_("author"),
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("last edited by"),
+    )
+    # A new value on every save: an editor's form carries the one it was opened with,
+    # and a save that does not match it would overwrite someone else's work.
+    edit_token = models.UUIDField(default=uuid.uuid4, editable=False)
+
+    # Where an imported post came from (relative to the Hugo site), and that file's
+    # SHA-256, so that importing again skips files that did not change.
+    source_path = models.CharField(max_length=500, null=True, blank=True, unique=True, editable=False)
+    source_digest = models.CharField(max_length=64, blank=True, editable=False)
+
+    # Derived from `body` on every save, so that no page view parses Markdown.
+    body_html = models.TextField(editable=False, default="")
+    summary_boxes_at = models.PositiveIntegerField(editable=False, default=0)
+    toc = models.JSONField(editable=False, default=list)
+    body_text = models.TextField(editable=False, default="")
+    summary = models.TextField(editable=False, default="")
+    word_count = models.PositiveIntegerField(editable=False, default=0)
+    reading_time = models.PositiveIntegerField(editable=False, default=1)
+    faq = models.JSONField(editable=False, default=list)  # [{"question", "answer"}] for JSON-LD
+    # Resized WebP and fallback copies of the cover, made on first use (see images.py).
+    cover_renditions = models.JSONField(editable=False, default=dict)
+
+    objects = PostQuerySet.as_manager()
+
+    # Big columns that list pages never show.
+    HEAVY_FIELDS = ("body", "body_html", "body_text", "toc", "faq")
+    # What save() derives from the body: rendering again changes these and nothing a
+    # person edits, so it leaves the edit token alone (see rerender()).
+    RENDERED_FIELDS = ("body_html", "summary_boxes_at", "toc", "body_text", "word_count", "reading_time", "faq", "summary")
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        permissions = [("publish_post", _("Can publish, schedule and unpublish posts"))]
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
+        indexes = [models.Index(fields=["status", "-published_at"])]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("posts:detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_published(self):
+        now = timezone.now()
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.published_at <= now
+            and (self.expires_at is None or self.expires_at > now)
+        )
+
+    @property
+    def is_scheduled(self):
+        return self.status == self.Status.PUBLISHED and self.published_at > timezone.now()
+
+    @property
+    def was_updated(self):
+        """Whether the update is worth showing: a later day than publication."""
+        return timezone.localdate(self.updated_at) > timezone.localdate(self.published_at)
+
+    def render(self, result=None):
+        """Refresh the fields derived from the body (from `result` if already rendered)."""
+        result = result or rendering.render(self.body)
+        self.body_html = result.html
+        self.summary_boxes_at = result.summary_at
+        self.toc = result.toc
+        self.body_text = result.text
+        self.word_count = result.word_count
+        self.reading_time = result.reading_time
+        self.faq = result.faq
+        self.summary = self.description.strip() or result.summary
+
+    def save(self, *args, touch=True, rendered=None, **kwargs):
+        """Render the body (unless given `rendered`, its rendering) and, unless `touch`
+        is false, set `updated_at` to now. A changed slug leaves a permanent redirect
+        from the old URL."""
+        if not self.slug:
+            self.slug = urlize(self.title)
+        self.render(rendered)
+        if touch:
+            self.updated_at = timezone.now()
+        self.edit_token = uuid.uuid4()
+        old_slug = (
+            Post.objects.filter(pk=self.pk).values_list("slug", flat=True).first() if self.pk else None
+        )
+        super().save(*args, **kwargs)
+        if old_slug and old_slug != self.slug:
+            Redirect.add(reverse("posts:detail", kwargs={"slug": old_slug}), self.get_absolute_url())
+        self._index()
+
+    def rerender(self):
+        """Render the stored body again (after the renderer changed) and save only what
+        is derived from it: the edit token stays, so an editor with the post open can
+        still save, and `updated_at` stays, as nothing a reader would call an update
+        happened."""
+        self.render()
+        super().save(update_fields=self.RENDERED_FIELDS)
+        self._index()
+
+    def _index(self):
+        # Imported here because search.py imports this module.
+        from .. import search
+
+        search.index(self)
+
+
+class AffiliateBox(models.Model):
+    """A product card or search box placed in a post; links are built per view."""
+
+    class Placement(models.TextChoices):
+        SUMMARY = "summary", _("After the summary list")
+        END = "end", _("End of the article")
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="affiliate_boxes")
+    keyword = models.CharField(
+        _("search keyword"), max_length=200, help_text=_("For example “AWS 資格 テキスト”.")
+    )
+    product_name = models.CharField(_("product name"), max_length=200, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    placement = models.CharField(
+        _("placement"), max_length=20, choices=Placement.choices, default=Placement.SUMMARY
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("affiliate box")
+        verbose_name_plural = _("affiliate boxes")
+
+    def __str__(self):
+        return self.product_name or self.keyword

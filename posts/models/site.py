@@ -1,0 +1,117 @@
+"""Site-wide settings edited in the admin: one row each, read from the cache."""
+
+from urllib.parse import urlsplit
+
+from django.core.cache import cache
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class SingletonModel(models.Model):
+    """A model with one row, edited in the admin and read from the cache."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def cache_key(cls):
+        return f"kiji:{cls._meta.label_lower}"
+
+    @classmethod
+    def load(cls):
+        """The record, or its defaults until an admin first saves it; reading never writes."""
+        obj = cache.get(cls.cache_key())
+        if obj is None:
+            obj = cls.objects.filter(pk=1).first() or cls(pk=1)
+            cache.set(cls.cache_key(), obj, None)
+        return obj
+
+    def save(self, *args, **kwargs):
+        self.pk = 1
+        super().save(*args, **kwargs)
+        cache.delete(self.cache_key())
+
+    def delete(self, *args, **kwargs):
+        cache.delete(self.cache_key())
+        return super().delete(*args, **kwargs)
+
+
+class AffiliateSettings(SingletonModel):
+    amazon_tag = models.CharField(
+        _("Amazon associate tag"), max_length=100, blank=True, help_text=_("For example negi3939-22.")
+    )
+    rakuten_id = models.CharField(
+        _("Rakuten affiliate id"),
+        max_length=100,
+        blank=True,
+        help_text=_("For example 5000cbfd.5f52567b.5000cbff.924460a4."),
+    )
+    disclosure = models.CharField(
+        _("disclosure"), max_length=300, default="※アフィリエイトリンクを含みます"
+    )
+    enabled = models.BooleanField(
+        _("enabled"),
+        default=True,
+        help_text=_("Off: boxes show plain search links without affiliate ids."),
+    )
+
+    class Meta:
+        verbose_name = _("affiliate settings")
+        verbose_name_plural = _("affiliate settings")
+
+    def __str__(self):
+        return str(_("Affiliate settings"))
+
+
+class SiteSettings(SingletonModel):
+    title = models.CharField(_("site title"), max_length=200, default="Kiji")
+    tagline = models.CharField(_("tagline"), max_length=300, blank=True)
+    description = models.TextField(
+        _("description"), blank=True, help_text=_("For search engines and the home page.")
+    )
+    author_name = models.CharField(
+        _("author name"), max_length=200, blank=True, help_text=_("Shown as the author of posts without one.")
+    )
+    default_share_image = models.ImageField(
+        _("default share image"),
+        upload_to="site/",
+        blank=True,
+        help_text=_("For social media cards of pages without a cover (1200×630 works best)."),
+    )
+    logo = models.ImageField(
+        _("logo"), upload_to="site/", blank=True, help_text=_("The publisher's logo for search engines.")
+    )
+    social_links = models.TextField(
+        _("social links"),
+        blank=True,
+        help_text=_("One URL per line, e.g. https://github.com/you or https://x.com/you."),
+    )
+    feed_full_content = models.BooleanField(
+        _("full posts in feeds"), default=False, help_text=_("Off: feeds carry the summary only.")
+    )
+    adsense_client = models.CharField(
+        _("AdSense client id"), max_length=100, blank=True, help_text=_("For example ca-pub-1234567890123456. Blank: no ads.")
+    )
+    ad_slot_top = models.CharField(_("ad slot above the article"), max_length=50, blank=True)
+    ad_slot_bottom = models.CharField(_("ad slot below the article"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("site settings")
+        verbose_name_plural = _("site settings")
+
+    def __str__(self):
+        return str(_("Site settings"))
+
+    SOCIAL_NAMES = {
+        "github.com": "GitHub", "x.com": "X", "twitter.com": "X", "facebook.com": "Facebook",
+        "youtube.com": "YouTube", "instagram.com": "Instagram", "note.com": "note",
+        "zenn.dev": "Zenn", "qiita.com": "Qiita", "linkedin.com": "LinkedIn",
+    }  # fmt: skip
+
+    def social_link_list(self):
+        """(name, URL) for each social link, named after its site."""
+        links = []
+        for url in self.social_links.split():
+            host = (urlsplit(url).hostname or "").removeprefix("www.")
+            links.append((self.SOCIAL_NAMES.get(host, host or url), url))
+        return links
