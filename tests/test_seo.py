@@ -241,7 +241,7 @@ def test_the_faq_section_becomes_a_faq_page_of_its_questions_and_answers(client,
         {
             "@type": "Question",
             "name": "ローカルLLMにGPUは必要ですか？",
-            "acceptedAnswer": {"@type": "Answer", "text": "なくても動きますが、 あるとずっと速くなります。"},
+            "acceptedAnswer": {"@type": "Answer", "text": "なくても動きますが、あるとずっと速くなります。"},
         },
         {
             "@type": "Question",

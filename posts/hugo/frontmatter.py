@@ -99,11 +99,24 @@ def _load_front_matter(kind, raw):
         raise SourceError(f"front matter is not valid YAML ({where}{problem})")
     except ValueError as error:
         # PyYAML builds dates as it reads: 2024-02-30 raises here, not as a YAMLError.
-        raise SourceError(f"front matter has an impossible date or number ({error})")
+        raise SourceError(f"front matter has an impossible {_impossible_date(raw) or 'date or number'} ({error})")
     except RecursionError:
         raise SourceError("front matter is nested too deeply")
     _check_size(meta)
     return meta
+
+
+_DATE_RE = re.compile(r"(?<![\d-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\d-])")
+
+
+def _impossible_date(raw):
+    """'date 2024-02-30' for the first date in `raw` that no calendar has, if any."""
+    for match in _DATE_RE.finditer(raw):
+        try:
+            dt.date(*map(int, match.groups()))
+        except ValueError:
+            return f"date {match.group()}"
+    return None
 
 
 def decode(data):
