@@ -24,12 +24,13 @@ run: $(VENV)/.installed
 	$(RUN_ENV) $(PY) manage.py load_demo
 	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
 
-# SQLite first; then again on the database DATABASE_URL names, if any.
+# SQLite first, with the browser tests; then again, without them, on the database
+# DATABASE_URL names, if any, with the 2,000-post import (KIJI_SCALE_TEST) there.
 test: $(VENV)/.installed-test
-	DATABASE_URL= CACHE_URL= REDIS_URL= $(PY) -m pytest
+	DATABASE_URL= CACHE_URL= REDIS_URL= KIJI_SCALE_TEST= $(PY) -m pytest
 	@if [ -n "$$DATABASE_URL" ]; then \
 		echo "== again on $${DATABASE_URL%%@*}@…"; \
-		$(PY) -m pytest; \
+		$(PY) -m pytest --ignore=tests/e2e; \
 	fi
 
 # Times import_hugo on a generated site: `make bench-import N=500 ARGS="--json"`.

@@ -44,12 +44,15 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "markdownx",
     "reversion",
+    "django_tasks",
+    "django_tasks_db",
     "posts",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Answers readers from the cache before sessions and authentication run.
     "posts.pagecache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -119,6 +122,20 @@ CACHES = {
     )
 }
 
+# Background work (related posts, cover renditions, CDN purges): the database is the
+# queue, run by `manage.py db_worker`. TASKS_BACKEND=immediate runs tasks in the
+# process that queued them, right after its transaction commits (no worker needed).
+TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+TASKS = {
+    "default": {
+        "BACKEND": TASK_BACKENDS[os.environ.get("TASKS_BACKEND", "database")],
+        "QUEUES": ["default"],
+    }
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -160,9 +177,19 @@ KIJI_TYPOGRAPHER = env_bool("KIJI_TYPOGRAPHER", True)
 KIJI_EAST_ASIAN_LINE_BREAKS = env_bool("KIJI_EAST_ASIAN_LINE_BREAKS", LANGUAGE_CODE.startswith("ja"))
 # Worker processes that render bodies and prepare covers during an import.
 KIJI_IMPORT_WORKERS = int(os.environ.get("KIJI_IMPORT_WORKERS", os.cpu_count() or 1))
-# How long a reader's page may be served from the cache (0: never); changes to content
-# replace cached pages at once (posts/pagecache.py).
-KIJI_PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "0" if DEBUG else "300"))
+# How long a reader's page may be kept in the cache (0: never). A change replaces the
+# pages it affects at once, on every process (posts/pagecache/), so this only bounds
+# memory.
+KIJI_PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "0" if DEBUG else "86400"))
+# How long a process trusts the page versions it read before it looks again.
+KIJI_CACHE_VERSION_TRUST = float(os.environ.get("CACHE_VERSION_TRUST", "0.25"))
+# HTTP caching of readers' pages: browsers, a CDN (s-maxage), and how long either may
+# show a stale page while fetching the new one.
+KIJI_BROWSER_MAX_AGE = int(os.environ.get("BROWSER_MAX_AGE", "0" if DEBUG else "60"))
+KIJI_CDN_MAX_AGE = int(os.environ.get("CDN_MAX_AGE", "300"))
+KIJI_STALE_WHILE_REVALIDATE = int(os.environ.get("STALE_WHILE_REVALIDATE", "60"))
+# A function called (on the task queue) with the tags and paths of changed pages.
+KIJI_CDN_PURGE_HOOK = os.environ.get("CDN_PURGE_HOOK", "")
 # The sitemap protocol's cap on URLs per file; past it /sitemap.xml becomes an index.
 KIJI_SITEMAP_LIMIT = 50_000
 
@@ -197,4 +224,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # A line per task run is noise; failures still show.
+    "loggers": {"django_tasks": {"level": "WARNING"}},
 }

@@ -23,7 +23,7 @@ from markdownx.admin import MarkdownxModelAdmin
 from reversion.admin import VersionAdmin
 from reversion.models import Version
 
-from . import renditions, terms, uploads, views, workflow
+from . import terms, uploads, views, workflow
 from .models import AffiliateBox, AffiliateSettings, Category, MediaImage, Post, SiteSettings, Tag
 from .rendering import preview_html
 
@@ -195,10 +195,8 @@ class PostAdmin(VersionAdmin, MarkdownxModelAdmin):
             obj.author = request.user
         obj.updated_by = request.user
         super().save_model(request, obj, form, change)
-        if "cover" in form.changed_data:
-            if form.cover_upload_name and obj.cover:
-                uploads.add_cover_to_library(obj, form.cover_upload_name, request.user)
-            renditions.cover_renditions(obj)
+        if "cover" in form.changed_data and form.cover_upload_name and obj.cover:
+            uploads.add_cover_to_library(obj, form.cover_upload_name, request.user)
 
     def view_on_site(self, obj):
         return obj.get_absolute_url() if obj.is_published else reverse("admin:posts_post_preview", args=[obj.pk])

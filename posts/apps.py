@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -8,14 +7,8 @@ class PostsConfig(AppConfig):
     verbose_name = _("Blog")
 
     def ready(self):
-        from . import pagecache
-        from .models import AffiliateBox, AffiliateSettings, Category, Post, Redirect, SiteSettings, Tag
+        from . import changes
 
-        # Every way content changes (admin, actions, import, shell, QuerySet.delete())
-        # starts a new generation of cached pages. A bulk insert or update that readers
-        # would see must call pagecache.invalidate() itself.
-        for model in (Post, Category, Tag, AffiliateBox, AffiliateSettings, SiteSettings, Redirect):
-            post_save.connect(pagecache.invalidate, sender=model, dispatch_uid=f"kiji-pages-save-{model.__name__}")
-            post_delete.connect(pagecache.invalidate, sender=model, dispatch_uid=f"kiji-pages-delete-{model.__name__}")
-        for through in (Post.categories.through, Post.tags.through):
-            m2m_changed.connect(pagecache.invalidate, sender=through, dispatch_uid=f"kiji-pages-m2m-{through.__name__}")
+        # Every way content changes through the ORM bumps the page versions it
+        # affects and notes related lists to refresh (see changes.py).
+        changes.connect()

@@ -14,6 +14,7 @@ from django.utils.feedgenerator import Rss201rev2Feed
 
 from .affiliate import tag_amazon_links
 from .models import AffiliateSettings, Category, Post, SiteSettings, Tag
+from .pagecache import depends_on, term_tag
 
 FEED_LENGTH = 20
 _ROOT_RELATIVE_RE = re.compile(r'((?:href|src)=")/(?!/)')
@@ -71,7 +72,9 @@ class CategoryFeed(LatestPostsFeed):
     model = Category
 
     def get_object(self, request, slug):
-        return get_object_or_404(self.model, slug=slug)
+        term = get_object_or_404(self.model, slug=slug)
+        depends_on(request, term_tag(term))
+        return term
 
     def title(self, term):
         return f"{term.name} | {SiteSettings.load().title}"

@@ -1,7 +1,9 @@
 """Resized WebP and fallback copies of covers, for `<picture>` on readers' pages.
 
 Copies are made once per stored image (named by the image's name and size, so posts
-that share a cover share its copies) and never while a reader waits.
+that share a cover share its copies), on the task queue when a cover changes, and
+never while a reader waits: a page whose cover has no copies yet shows the image as
+it is, with its width and height, and asks for them (`wanted`).
 """
 
 import hashlib
@@ -21,7 +23,9 @@ RENDITIONS_DIR = "renditions"
 FALLBACK_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "GIF": "PNG"}
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 SAVE_OPTIONS = {
-    "WEBP": {"quality": 80, "method": 4},
+    # libwebp's method 2 of 0-6: half the time of method 4 for files a few per cent
+    # larger at the same quality, on 1024×576 covers (benchmarks/renditions.py).
+    "WEBP": {"quality": 80, "method": 2},
     "JPEG": {"quality": 82, "optimize": True, "progressive": True},
     "PNG": {},
 }
@@ -39,18 +43,21 @@ def rendition_widths(width):
 
 
 def renditions(field_file):
-    """Make, once, WebP and fallback copies of a stored image at `rendition_widths`.
+    """`make` for a stored file field's image."""
+    return make(field_file.name, field_file.storage) if field_file.name else {}
+
+
+def make(name, storage):
+    """Make, once, WebP and fallback copies of the image `name` in `storage` at
+    `rendition_widths`.
 
     Returns {"source", "width", "height", "webp": [[name, width], ...],
     "fallback": [[name, width], ...]}, with storage names rather than URLs so that
     MEDIA_URL may change; {} (and a logged warning) when the image cannot be read.
     Files are named by the source's name and size, so a cover shared by many posts
     is resized once, and files that already exist are not made again."""
-    name = field_file.name
-    if not name:
-        return {}
     try:
-        return _make_renditions(field_file.storage, name)
+        return _make_renditions(storage, name)
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as error:
         logger.warning(
             "%s: cannot make resized copies (%s); pages show the image as it is.", name, error
@@ -88,10 +95,13 @@ def _make_renditions(storage, name):
             largest = max(w for _name, w, _format in missing)
             picture, options = _prepare(image, orientation, width, largest)
             copies = {picture.width: picture}  # by width: WebP and fallback share one resize
-            for target, w, image_format in missing:
+            # Largest first, each copy resized from the smallest one already made that
+            # is at least twice its width (or the picture): far less to read for LANCZOS.
+            for target, w, image_format in sorted(missing, key=lambda item: -item[1]):
                 if w not in copies:
                     size = (w, max(1, round(height * w / width)))
-                    copies[w] = picture.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+                    base = min((c for c in copies.values() if c.width >= 2 * w), key=lambda c: c.width, default=picture)
+                    copies[w] = base.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
                 copy = copies[w]
                 buffer = BytesIO()
                 copy.save(buffer, format=image_format, **SAVE_OPTIONS[image_format], **options)
@@ -134,16 +144,38 @@ def _prepare(image, orientation, width, largest):
     return image, {"icc_profile": profile} if profile else {}
 
 
-def cover_renditions(post):
-    """The renditions of `post`'s cover, made and stored on the post (in one UPDATE)
-    the first time they are asked for, and again once the cover is another file."""
+def current(post):
+    """The renditions stored for `post`'s cover if they are of that cover, else {}."""
     stored = post.cover_renditions or {}
-    if not post.cover:
-        return {}
-    if stored.get("source") == post.cover.name:
-        return stored
-    made = renditions(post.cover)
-    if made and made != stored:
-        type(post).objects.filter(pk=post.pk).update(cover_renditions=made)
-        post.cover_renditions = made
-    return made
+    return stored if post.cover and stored.get("source") == post.cover.name else {}
+
+
+def wanted(post):
+    """Ask for the copies of `post`'s cover, once a while however many readers see it
+    meanwhile: a reader's request never resizes an image or writes a row."""
+    from django.core.cache import cache
+
+    from .tasks import make_renditions
+
+    try:
+        first = cache.add(f"kiji:renditions-wanted:{post.cover.name}", 1, 300)
+    except Exception:  # no cache: asking again costs a queued task, not a resize
+        first = True
+    if first:
+        make_renditions.enqueue(post.cover.name)
+
+
+def store(name):
+    """Make the copies of the stored image `name` and record them on every post whose
+    cover it is; the ids of those posts."""
+    from django.core.files.storage import default_storage
+
+    from .models import Post
+
+    made = make(name, default_storage)
+    if not made:
+        return []
+    posts = Post.objects.filter(cover=name).exclude(cover_renditions=made)
+    ids = list(posts.values_list("pk", flat=True))
+    Post.objects.filter(pk__in=ids).update(cover_renditions=made)
+    return ids

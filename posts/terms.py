@@ -15,7 +15,9 @@ from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
+from . import related
 from .models import Redirect
+from .pagecache import bump, post_tag, term_tag
 
 # Dropped from names before comparing them: hyphens and dashes (Pd), underscores
 # (Pc), and, by str.isspace, every kind of space, the full-width one included.
@@ -86,7 +88,11 @@ def merge(survivor, others, name=""):
             .values_list(post_id, flat=True)
             .distinct()
         )
+        moving = list(moving)
         links.bulk_create([links.model(**{post_id: post, term_id: survivor.pk}) for post in moving], batch_size=500)
+        # bulk_create sends no signals; deleting the others below tells their pages.
+        bump({term_tag(survivor), *map(post_tag, moving)})
+        related.queue(moving)
         model.objects.filter(pk__in=[other.pk for other in others]).delete()
         Redirect.add_many(pair for other in others for pair in zip(other.urls(), survivor.urls()))
         name = " ".join(name.split())

@@ -29,7 +29,8 @@ if features.check("avif"):
 # How uploads are saved again: a little better than the renditions made from them.
 UPLOAD_SAVE_OPTIONS = {
     "JPEG": {"quality": 88, "optimize": True, "progressive": True},
-    "PNG": {"optimize": True},
+    # zlib level 6, not optimize (level 9): half the time for files about 10 % larger.
+    "PNG": {"compress_level": 6},
     "GIF": {"optimize": True},
     "WEBP": {"quality": 85, "method": 4},
     "AVIF": {"quality": 80},

@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 
 from . import search as site_search
 from .models import Category, Post, Tag
+from .pagecache import depends_on, post_tag, term_tag
 
 
 def _paginate(queryset, page):
@@ -61,7 +62,11 @@ def _article(request, post, **context):
 
 
 def post_detail(request, slug):
-    return _article(request, get_object_or_404(_article_queryset().published(), slug=slug))
+    post = get_object_or_404(_article_queryset().published(), slug=slug)
+    # Other posts' changes that this page shows (their titles in the previous, next
+    # and related links) bump this post's tag too: see changes.py.
+    depends_on(request, post_tag(post.pk), *map(term_tag, [*post.categories.all(), *post.tags.all()]))
+    return _article(request, post)
 
 
 def preview(request, pk):
@@ -104,6 +109,7 @@ def _term_list(request, model):
 
 def _term_detail(request, model, slug, page):
     term = get_object_or_404(model, slug=slug)
+    depends_on(request, term_tag(term))
     return _post_list(
         request,
         "posts/term_detail.html",

@@ -10,25 +10,35 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
-from django.test import Client
+from django.test import Client, TestCase
 from django.utils import timezone
 from PIL import Image
 
 from posts.models import AffiliateSettings, Category, Post, Tag
+from posts.pagecache import versions
 
 _numbers = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Site settings are cached; each test starts from an empty cache."""
+    """Each test starts like a new process on a new database: an empty cache, and no
+    page versions or settings remembered from the last test's (rolled back) rows."""
     cache.clear()
+    versions.forget()
     yield
     cache.clear()
+    versions.forget()
 
 
 def make_post(**overrides):
-    """A published post, saved; any field can be overridden (categories and tags by name)."""
+    """A published post, saved, with what its commit would set off done (its related
+    lists scored); any field can be overridden (categories and tags by name)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return _make_post(**overrides)
+
+
+def _make_post(**overrides):
     number = next(_numbers)
     categories = overrides.pop("categories", [])
     tags = overrides.pop("tags", [])

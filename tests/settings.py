@@ -24,3 +24,13 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests look at each response as the views make it; test_pagecache.py turns the page
 # cache on where it is the subject.
 KIJI_PAGE_CACHE_SECONDS = 0
+# Tasks run right after the transaction that queued them commits (tests that check
+# their effects capture on-commit callbacks), so results never depend on a worker.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
+# A process reads page versions again only after its own changes (see versions.bump),
+# so that query counts do not depend on how fast a test runs; test_pagecache.py and
+# the multi-process tests shorten it where time is the subject.
+KIJI_CACHE_VERSION_TRUST = 3600
+# Browsers revalidate every page (with its ETag): a browser test that changes a post
+# expects the next visit to show it. test_pagecache.py checks the production header.
+KIJI_BROWSER_MAX_AGE = 0

@@ -1,6 +1,8 @@
-"""Covers as responsive <picture>s: resized WebP and fallback copies, made once."""
+"""Covers as responsive <picture>s: resized WebP and fallback copies, made once, on the
+task queue, when a cover changes; never while a reader waits."""
 
 import logging
+import shutil
 from io import BytesIO
 
 import pytest
@@ -8,7 +10,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
+from django_tasks_db.models import DBTaskResult
 from PIL import Image
 
 from posts.models import Post
@@ -20,9 +24,16 @@ pytestmark = pytest.mark.django_db
 MEDIA_URL = "/media/"
 
 
+def save_cover(post, name, data):
+    """Give `post` a cover as an editor would, and run what its commit sets off."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        post.cover.save(name, ContentFile(data))
+    post.refresh_from_db()
+
+
 def post_with_cover(image_format="PNG", size=(1280, 720), name="cover.png", **overrides):
     post = make_post(cover_alt="GPU の写真", **overrides)
-    post.cover.save(name, ContentFile(image_bytes(image_format, size)))
+    save_cover(post, name, image_bytes(image_format, size))
     return post
 
 
@@ -48,10 +59,6 @@ def stored_image(url):
         return image.format, image.size
 
 
-def updates(queries):
-    return [query["sql"] for query in queries if query["sql"].startswith("UPDATE")]
-
-
 def test_a_cover_is_a_picture_of_webp_and_png_copies_at_three_widths(client, media_root):
     post = post_with_cover()
 
@@ -69,22 +76,32 @@ def test_a_cover_is_a_picture_of_webp_and_png_copies_at_three_widths(client, med
     assert all(url.startswith("/media/renditions/") for url in [*webp.values(), *fallback.values()])
 
 
-def test_copies_are_made_on_the_first_view_and_only_read_afterwards(client, media_root):
-    post = post_with_cover()
-    page = f"/posts/{post.slug}/"
-    client.get("/tags/")  # the site settings are now cached
+DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
-    with CaptureQueriesContext(connection) as first:
-        client.get(page)
+
+def test_a_page_whose_cover_has_no_copies_yet_shows_the_original_and_queues_them(client, settings, media_root):
+    settings.TASKS = DATABASE_QUEUE  # a real queue, and nobody working it yet
+    post = make_post(cover_alt="GPU の写真")
+    post.cover.save("cover.png", ContentFile(image_bytes("PNG", (1280, 720))))  # its commit never runs here
     files = media_files(media_root)
-    with CaptureQueriesContext(connection) as second:
-        client.get(page)
 
-    assert len(updates(first.captured_queries)) == 1
-    assert updates(second.captured_queries) == []
-    assert len(second.captured_queries) == len(first.captured_queries) - 1
-    assert media_files(media_root) == files
-    assert Post.objects.get(pk=post.pk).cover_renditions["source"] == post.cover.name
+    with CaptureQueriesContext(connection) as queries:
+        source, img = article_cover(client, post)
+    [write] = [sql for sql in (q["sql"] for q in queries.captured_queries) if not sql.startswith("SELECT")]
+    client.get(f"/posts/{post.slug}/")
+
+    assert source is None and img["src"] == post.cover.url
+    assert (img["width"], img["height"]) == ("1280", "720")
+    assert media_files(media_root) == files, "a reader's request resizes nothing"
+    assert write.startswith(f'INSERT INTO "{DBTaskResult._meta.db_table}"'), write
+    [queued] = DBTaskResult.objects.filter(task_path="posts.tasks.make_renditions")  # once, for two readers
+    assert (queued.task_path, queued.args_kwargs["args"]) == ("posts.tasks.make_renditions", [post.cover.name])
+    assert Post.objects.get(pk=post.pk).cover_renditions == {}
+
+    run_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
+
+    source, img = article_cover(client, post)
+    assert source["type"] == "image/webp" and sorted(srcset(img)) == [480, 800, 1200]
 
 
 def test_posts_that_share_a_cover_share_its_copies(client, media_root):
@@ -138,7 +155,7 @@ def test_a_gif_cover_falls_back_to_a_png_of_its_first_frame(client, media_root):
     frames = [Image.new("P", (500, 250), colour) for colour in (1, 2)]
     frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], transparency=0)
     post = make_post()
-    post.cover.save("anim.gif", ContentFile(buffer.getvalue()))
+    save_cover(post, "anim.gif", buffer.getvalue())
 
     source, img = article_cover(client, post)
 
@@ -151,7 +168,7 @@ def test_covers_in_any_colour_mode_get_webp_copies(mode, client, media_root):
     buffer = BytesIO()
     Image.new(mode, (600, 300)).save(buffer, format="JPEG" if mode == "CMYK" else "PNG")
     post = make_post()
-    post.cover.save("mode.jpg" if mode == "CMYK" else "mode.png", ContentFile(buffer.getvalue()))
+    save_cover(post, "mode.jpg" if mode == "CMYK" else "mode.png", buffer.getvalue())
 
     source, _img = article_cover(client, post)
 
@@ -164,7 +181,7 @@ def test_an_exif_turned_photo_is_copied_upright_with_its_turned_size(client, med
     exif[0x0112] = 6  # turn 90° clockwise to show
     Image.new("RGB", (600, 400), (10, 120, 200)).save(buffer, format="JPEG", exif=exif)
     post = make_post()
-    post.cover.save("turned.jpg", ContentFile(buffer.getvalue()))
+    save_cover(post, "turned.jpg", buffer.getvalue())
 
     source, img = article_cover(client, post)
 
@@ -176,7 +193,7 @@ def test_an_exif_turned_photo_is_copied_upright_with_its_turned_size(client, med
 def test_a_missing_cover_file_shows_the_plain_image(client, media_root, caplog):
     post = make_post(cover="covers/2024/05/gone.png", cover_width=640, cover_height=360, cover_alt="消えた画像")
 
-    with caplog.at_level(logging.WARNING, logger="posts.uploads"):
+    with caplog.at_level(logging.WARNING, logger="posts.renditions"):
         source, img = article_cover(client, post)
 
     assert source is None
@@ -214,7 +231,8 @@ def test_the_article_cover_loads_first_and_cards_load_lazily(client, media_root)
 def test_uploading_a_cover_in_the_admin_makes_its_copies(admin_client, media_root):
     cover = SimpleUploadedFile("upload.png", image_bytes("PNG", (900, 500)), content_type="image/png")
 
-    response = admin_client.post("/admin/posts/post/add/", post_form(cover=cover))
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = admin_client.post("/admin/posts/post/add/", post_form(cover=cover))
 
     assert response.status_code == 302
     post = Post.objects.get(slug="from-the-admin")
@@ -231,14 +249,17 @@ def test_make_renditions_makes_every_posts_copies_once(media_root):
     make_post(cover="covers/gone.png", cover_width=10, cover_height=10, slug="no-file")
     make_post()  # no cover
 
+    Post.objects.update(cover_renditions={})  # as after an import with no worker running
+    shutil.rmtree(media_root / "renditions")
+
     output = run_command("make_renditions")
 
-    assert "no-file: cover covers/gone.png cannot be read" in output
-    assert "4 posts updated, 0 already up to date, 1 failed; 3 distinct cover files." in output
+    assert "covers/gone.png: cannot be read: pages show it without resized copies" in output
+    assert "3 distinct cover files, 4 posts updated, 1 failed." in output
     assert all(post.cover_renditions["source"] == post.cover.name for post in Post.objects.exclude(cover="").exclude(slug="no-file"))
     assert len([name for name in media_files(media_root) if name.startswith("renditions/")]) == 5 + 3
     files = media_files(media_root)
 
-    assert "0 posts updated, 4 already up to date, 1 failed" in run_command("make_renditions")
+    assert "3 distinct cover files, 0 posts updated, 1 failed." in run_command("make_renditions")
     assert media_files(media_root) == files
     assert Post.objects.get(pk=own.pk).cover_renditions["width"] == 500

@@ -27,7 +27,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from .. import uploads
+from .. import changes, uploads
 from ..models import AffiliateBox, AffiliateSettings, Category, MediaImage, Post, Redirect, SiteSettings, Tag
 from ..rendering import render
 from ..slugs import urlize
@@ -130,12 +130,14 @@ class HugoImporter:
             self.warn("site config", f"cannot be read ({error})", "using defaults")
         self.tz = self._time_zone(config)
         self.base_host = urlsplit(str(config.get("baseURL") or "")).hostname
-        if self.dry_run:
-            with transaction.atomic():
+        # What the run changed is looked at once, when it ends (changes.batch).
+        with changes.batch():
+            if self.dry_run:
+                with transaction.atomic():
+                    self._run(config)
+                    transaction.set_rollback(True)
+            else:
                 self._run(config)
-                transaction.set_rollback(True)
-        else:
-            self._run(config)
         return self.summary
 
     def _run(self, config):
@@ -327,9 +329,11 @@ class HugoImporter:
             yield source, rendered, cover
 
     def _known_media(self, key):
+        """The media library entry already made from the source with this digest, if
+        its file is still there."""
         if key not in self._media:
             media = MediaImage.objects.filter(source_digest=key).order_by("pk").first()
-            if media is None:
+            if media is None or not default_storage.exists(media.file.name):
                 return None
             self._media[key] = media
         return self._media[key]
@@ -402,6 +406,8 @@ class HugoImporter:
                 through = getattr(Post, name).through
                 column = "category" if name == "categories" else "tag"
                 through.objects.bulk_create([through(post=post, **{column: term}) for term in dict.fromkeys(terms)])
+            # bulk_create sends no signals: the term pages are told here.
+            changes.post_links_changed(post.pk, {f"{term._meta.model_name}:{term.pk}" for term in [*categories, *tags]})
         boxes = self._boxes(source)
         for position, box in enumerate(boxes):
             box.post, box.position = post, position

@@ -2,38 +2,36 @@
 
 from urllib.parse import urlsplit
 
-from django.core.cache import cache
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
 class SingletonModel(models.Model):
-    """A model with one row, edited in the admin and read from the cache."""
+    """A model with one row, edited in the admin. Each process keeps the row it read
+    for as long as the `site` page version stays the same, so a change made anywhere
+    (another worker, a command, another machine) is read again everywhere, and a
+    cache server that is down changes nothing here."""
 
     class Meta:
         abstract = True
 
     @classmethod
-    def cache_key(cls):
-        return f"kiji:{cls._meta.label_lower}"
-
-    @classmethod
     def load(cls):
         """The record, or its defaults until an admin first saves it; reading never writes."""
-        obj = cache.get(cls.cache_key())
-        if obj is None:
-            obj = cls.objects.filter(pk=1).first() or cls(pk=1)
-            cache.set(cls.cache_key(), obj, None)
+        from ..pagecache import versions
+
+        snapshot = versions.current()
+        version = snapshot.version(versions.SITE)
+        known = snapshot.memo.get(cls._meta.label_lower)
+        if known is not None and known[0] == version:
+            return known[1]
+        obj = cls.objects.filter(pk=1).first() or cls(pk=1)
+        snapshot.memo[cls._meta.label_lower] = (version, obj)
         return obj
 
     def save(self, *args, **kwargs):
         self.pk = 1
         super().save(*args, **kwargs)
-        cache.delete(self.cache_key())
-
-    def delete(self, *args, **kwargs):
-        cache.delete(self.cache_key())
-        return super().delete(*args, **kwargs)
 
 
 class AffiliateSettings(SingletonModel):

@@ -106,11 +106,13 @@ def share_buttons(context, post):
 
 @register.inclusion_tag("posts/_cover_picture.html")
 def cover_picture(post, sizes="100vw", loading="lazy", priority=False):
-    """The post's cover as a <picture> of resized WebP and fallback copies (made on
-    first use), or as the plain image when they cannot be made."""
-    found = renditions.cover_renditions(post)
+    """The post's cover as a <picture> of its resized WebP and fallback copies; until
+    they are made (on the task queue), the image as it is, with its size."""
+    found = renditions.current(post)
     context = {"post": post, "sizes": sizes, "loading": loading, "priority": priority}
     if not found:
+        if post.cover:
+            renditions.wanted(post)
         src = post.cover.url if post.cover else ""
         return {**context, "src": src, "width": post.cover_width, "height": post.cover_height}
     url = post.cover.storage.url

@@ -1,39 +1,52 @@
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand
+from django.db import connections, transaction
 
 from posts import renditions
 from posts.models import Post
+from posts.pagecache import bump, post_tag
+
+
+def _make(name):
+    """In a worker process: the copies of one stored cover."""
+    return name, renditions.make(name, default_storage)
 
 
 class Command(BaseCommand):
     help = (
-        "Make the resized cover copies of every post with a cover (after an import, or "
-        "after the renditions folder was emptied); copies that exist are kept."
+        "Make the resized cover copies of every post with a cover, on every CPU (after a "
+        "large import, or after the renditions folder was emptied); copies that exist are kept. "
+        "The task queue does this by itself for each new cover."
     )
 
-    def handle(self, *args, **options):
-        made, current, failed = 0, 0, 0
-        done = {}  # cover name -> renditions, so a shared cover is read once
-        # The dimensions are loaded too: ImageField reads them on every instance it makes.
-        posts = Post.objects.exclude(cover="").only(
-            "slug", "cover", "cover_width", "cover_height", "cover_renditions"
-        )
-        for post in posts.iterator(chunk_size=500):
-            name = post.cover.name
-            if name not in done:
-                done[name] = renditions.renditions(post.cover)
-            found = done[name]
-            if not found:
-                failed += 1
-                self.stderr.write(
-                    f"{post.slug}: cover {name} cannot be read: pages show it without resized copies"
-                )
-            elif found == post.cover_renditions:
-                current += 1
-            else:
-                Post.objects.filter(pk=post.pk).update(cover_renditions=found)
-                made += 1
-        if options["verbosity"]:
+    def add_arguments(self, parser):
+        parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="Processes (default: every CPU).")
+
+    def handle(self, *args, workers=None, verbosity=1, **options):
+        names = set(Post.objects.exclude(cover="").values_list("cover", flat=True).distinct())
+        # Forked workers must not share this process's database connection.
+        connections.close_all()
+        made, failed = {}, []
+        with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+            for name, found in pool.map(_make, sorted(names), chunksize=4):
+                if found:
+                    made[name] = found
+                else:
+                    failed.append(name)
+        updated = 0
+        with transaction.atomic():
+            for name, found in made.items():
+                stale = Post.objects.filter(cover=name).exclude(cover_renditions=found)
+                ids = list(stale.values_list("pk", flat=True))
+                updated += Post.objects.filter(pk__in=ids).update(cover_renditions=found)
+                bump({post_tag(pk) for pk in ids})
+        for name in failed:
+            self.stderr.write(f"{name}: cannot be read: pages show it without resized copies")
+        if verbosity:
             self.stdout.write(
-                f"Cover renditions: {made} posts updated, {current} already up to date, "
-                f"{failed} failed; {len(done)} distinct cover files."
+                f"Cover renditions: {len(names)} distinct cover files, {updated} posts updated, "
+                f"{len(failed)} failed."
             )

@@ -1,0 +1,40 @@
+"""Work done after a change commits, on the task queue (django-tasks; the database is
+the queue and `manage.py db_worker` runs it, see the README)."""
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.module_loading import import_string
+from django_tasks import task
+
+from . import related, renditions
+from .pagecache.versions import bump, post_tag
+
+logger = logging.getLogger(__name__)
+
+
+@task()
+def refresh_related():
+    """Score again the related lists that changes may have moved."""
+    with transaction.atomic():
+        changed = related.refresh()
+        bump({post_tag(pk) for pk in changed})
+    return len(changed)
+
+
+@task()
+def make_renditions(name):
+    """Resize the cover stored as `name` for every post that shows it."""
+    with transaction.atomic():
+        ids = renditions.store(name)
+        bump({post_tag(pk) for pk in ids})
+    return len(ids)
+
+
+@task()
+def purge_cdn(tags, paths):
+    """Tell the CDN (KIJI_CDN_PURGE_HOOK) which pages changed."""
+    hook = settings.KIJI_CDN_PURGE_HOOK
+    if hook:
+        import_string(hook)(tags, paths)
