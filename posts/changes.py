@@ -128,6 +128,7 @@ def post_saved(sender, instance, created=False, raw=False, update_fields=None, *
         _batch.posts.add(instance.pk)
         if instance.cover and not renditions.current(instance):
             _make_renditions_after_commit(instance.cover.name)
+        _when_due(instance)
         return
     tags = {post_tag(instance.pk), LIST} | _terms_of(instance)
     before = getattr(instance, "_kiji_before", None)
@@ -144,8 +145,35 @@ def post_saved(sender, instance, created=False, raw=False, update_fields=None, *
             tags |= _listers(instance.pk)
         if shown["cover"] and shown["cover"] != old.get("cover") and not renditions.current(instance):
             _make_renditions_after_commit(shown["cover"])
+        if created or old.get("published_at") != shown["published_at"] or old.get("expires_at") != shown["expires_at"]:
+            _when_due(instance)
         related.queue([instance.pk])
     bump(tags)
+
+
+def post_changed_by_time(post):
+    """What a post that appeared or went by itself (its time came) changed."""
+    bump(
+        {post_tag(post.pk), LIST}
+        | _terms_of(post)
+        | _listers(post.pk)
+        | {post_tag(pk) for pk in neighbour_ids(post.published_at, post.pk) if pk}
+    )
+
+
+def _when_due(post):
+    """Queue `publication_due` for the post's future publish and expiry times, where the
+    task queue can run a task later (the database queue can)."""
+    from django_tasks import default_task_backend
+
+    from .tasks import publication_due
+
+    now = timezone.now()
+    times = [at for at in (post.published_at, post.expires_at) if at and at > now]
+    if post.status != post.Status.PUBLISHED or not times or not default_task_backend.supports_defer:
+        return
+    for at in times:
+        transaction.on_commit(lambda at=at: publication_due.using(run_after=at).enqueue(post.pk))
 
 
 def _make_renditions_after_commit(name):

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 from django_tasks import task
 
-from . import related, renditions
+from . import pages, related, renditions
 from .pagecache.versions import bump, post_tag
 
 logger = logging.getLogger(__name__)
@@ -21,6 +21,26 @@ def refresh_related():
         changed = related.refresh()
         bump({post_tag(pk) for pk in changed})
     return len(changed)
+
+
+@task()
+def render_pages():
+    """Render again the stored pages and cards that changes made out of date."""
+    return pages.refresh()
+
+
+@task()
+def publication_due(post_id):
+    """A scheduled post appears, or an expiring one goes, now: the pages around it change
+    as they would on a save (readers see it on time either way; this re-renders the
+    stored pages)."""
+    from . import changes
+    from .models import Post
+
+    post = Post.objects.filter(pk=post_id).first()
+    if post is not None:
+        with transaction.atomic():
+            changes.post_changed_by_time(post)
 
 
 @task()

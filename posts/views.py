@@ -1,32 +1,57 @@
 from django.conf import settings
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.views.decorators.cache import never_cache
 
+from . import pages
 from . import search as site_search
 from .models import Category, Post, Tag
-from .pagecache import depends_on, post_tag, term_tag
+from .pagecache import LIST, depends_on, post_tag, term_tag, versions
 
 
-def _paginate(queryset, page):
-    paginator = Paginator(queryset, settings.KIJI_POSTS_PER_PAGE, allow_empty_first_page=True)
+class _CountedPaginator(Paginator):
+    """A paginator that counts the list at `path` once per version of the tag it
+    depends on: its count changes only with a change that bumps that tag, or when a
+    scheduled post that carries it appears (pagecache/versions.py)."""
+
+    def __init__(self, object_list, per_page, path, tag, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.path, self.tag = path, tag
+
+    @cached_property
+    def count(self):
+        snapshot, now = versions.current(), timezone.now().timestamp()
+        version = snapshot.version(self.tag)
+        known = snapshot.memo.get(("count", self.path))  # (version, count, good until)
+        if known is None or known[0] != version or now >= known[2]:
+            known = snapshot.memo[("count", self.path)] = (version, super().count, snapshot.next_change)
+        return known[1]
+
+
+def _paginate(queryset, page, path=None, tag=None):
+    paginator = (
+        _CountedPaginator(queryset, settings.KIJI_POSTS_PER_PAGE, path, tag, allow_empty_first_page=True)
+        if tag
+        else Paginator(queryset, settings.KIJI_POSTS_PER_PAGE, allow_empty_first_page=True)
+    )
     try:
         return paginator.page(page)
     except (EmptyPage, PageNotAnInteger):
         raise Http404("No such page")
 
 
-def _post_list(request, template, base_path, page, queryset, **context):
+def _post_list(request, template, base_path, page, queryset, tag=LIST, **context):
     if page == 1 and request.resolver_match.kwargs.get("page"):
         return redirect(base_path, permanent=True)  # Hugo serves /page/1/ as an alias
-    page_obj = _paginate(queryset.for_list(), page)
+    page_obj = _paginate(queryset.values_list("pk", "card_html", "rendered"), page, base_path, tag)
     return render(
         request,
         template,
-        {"page_obj": page_obj, "posts": page_obj.object_list, "base_path": base_path, **context},
+        {"page_obj": page_obj, "cards": pages.cards(request, page_obj.object_list), "base_path": base_path, **context},
     )
 
 
@@ -40,13 +65,18 @@ def post_list(request, page=1):
     )
 
 
-def _article_queryset():
+def article_queryset():
     return Post.objects.select_related("author").prefetch_related(
         "categories", "tags", "affiliate_boxes"
     )
 
 
-def _article(request, post, **context):
+def article_response(request, post, **context):
+    """The article page of `post`, rendered now."""
+    if not context.get("is_preview"):
+        # Other posts' changes that this page shows (their titles in the previous,
+        # next and related links) bump this post's tag too: see changes.py.
+        depends_on(request, post_tag(post.pk), *map(term_tag, [*post.categories.all(), *post.tags.all()]))
     previous, following = Post.objects.neighbours(post)
     return render(
         request,
@@ -62,22 +92,27 @@ def _article(request, post, **context):
 
 
 def post_detail(request, slug):
-    post = get_object_or_404(_article_queryset().published(), slug=slug)
-    # Other posts' changes that this page shows (their titles in the previous, next
-    # and related links) bump this post's tag too: see changes.py.
-    depends_on(request, post_tag(post.pk), *map(term_tag, [*post.categories.all(), *post.tags.all()]))
-    return _article(request, post)
+    """For readers, the stored page when it is current (one row); else, and for staff,
+    the page rendered now."""
+    row = Post.objects.published().filter(slug=slug).values_list("pk", "page_html", "rendered").first()
+    if row is None:
+        raise Http404("No such post")
+    pk, page_html, rendered = row
+    if page_html and pages.fresh(rendered) and pages.for_readers(request):
+        depends_on(request, *rendered["versions"])
+        return HttpResponse(pages.for_origin(page_html, request))
+    return article_response(request, get_object_or_404(article_queryset().published(), pk=pk))
 
 
 def preview(request, pk):
     """Any post, published or not, with the public template (staff only; see admin)."""
-    return render_preview(request, get_object_or_404(_article_queryset(), pk=pk))
+    return render_preview(request, get_object_or_404(article_queryset(), pk=pk))
 
 
 @never_cache
 def render_preview(request, post):
     """`post` as readers would see it, marked as a preview and kept out of search engines."""
-    response = _article(request, post, is_preview=True)
+    response = article_response(request, post, is_preview=True)
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
@@ -116,6 +151,7 @@ def _term_detail(request, model, slug, page):
         term.get_absolute_url(),
         page,
         term.posts.published(),
+        tag=term_tag(term),
         term=term,
         kind=model._meta.verbose_name,
     )

@@ -6,16 +6,16 @@ from .caching import CacheTag, ContentVersion
 from .media import MediaImage, _media_path
 from .posts import AffiliateBox, Post, PostQuerySet, published_q
 from .redirects import Redirect
-from .related import RelatedBacklog, RelatedPost
+from .related import RelatedBacklog, RelatedPost, RenderBacklog
 from .search import SearchDocument
 from .site import AffiliateSettings, SingletonModel, SiteSettings
 from .terms import Category, SlugField, Tag, Term, TermQuerySet
 
 __all__ = [
     "AffiliateBox", "AffiliateSettings", "CacheTag", "Category", "ContentVersion", "MediaImage",
-    "Post", "PostQuerySet", "Redirect", "RelatedBacklog", "RelatedPost", "SearchDocument",
-    "SingletonModel", "SiteSettings", "SlugField", "Tag", "Term", "TermQuerySet",
-    "_media_path", "published_q",
+    "Post", "PostQuerySet", "Redirect", "RelatedBacklog", "RelatedPost", "RenderBacklog",
+    "SearchDocument", "SingletonModel", "SiteSettings", "SlugField", "Tag", "Term",
+    "TermQuerySet", "_media_path", "published_q",
 ]  # fmt: skip
 
 # Revisions keep what people edit; what save() derives from it is made again on revert.

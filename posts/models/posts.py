@@ -34,7 +34,11 @@ class PostQuerySet(models.QuerySet):
 
     def for_list(self):
         """Posts as list pages show them: with their categories, in one extra query."""
-        return self.defer(*Post.HEAVY_FIELDS).prefetch_related("categories")
+        return self.for_cards().prefetch_related("categories")
+
+    def for_cards(self):
+        """Posts for lists of their stored cards (posts/pages.py)."""
+        return self.defer(*Post.HEAVY_FIELDS)
 
     def related_to(self, post, limit=6):
         """The posts `post` lists as related, best first: stored when content changes
@@ -153,13 +157,18 @@ class Post(models.Model):
     word_count = models.PositiveIntegerField(editable=False, default=0)
     reading_time = models.PositiveIntegerField(editable=False, default=1)
     faq = models.JSONField(editable=False, default=list)  # [{"question", "answer"}] for JSON-LD
-    # Resized WebP and fallback copies of the cover, made on first use (see images.py).
+    # Resized WebP and fallback copies of the cover, made by a task (renditions.py).
     cover_renditions = models.JSONField(editable=False, default=dict)
+    # The article page and the card as readers see them, rendered by a task when what
+    # they show changes, with the page versions they were rendered with (pages.py).
+    page_html = models.TextField(editable=False, default="")
+    card_html = models.TextField(editable=False, default="")
+    rendered = models.JSONField(editable=False, default=dict)
 
     objects = PostQuerySet.as_manager()
 
     # Big columns that list pages never show.
-    HEAVY_FIELDS = ("body", "body_html", "body_text", "toc", "faq")
+    HEAVY_FIELDS = ("body", "body_html", "body_text", "toc", "faq", "page_html")
     # What save() derives from the body: rendering again changes these and nothing a
     # person edits, so it leaves the edit token alone (see rerender()).
     RENDERED_FIELDS = ("body_html", "summary_boxes_at", "toc", "body_text", "word_count", "reading_time", "faq", "summary")
@@ -170,7 +179,9 @@ class Post(models.Model):
         verbose_name = _("post")
         verbose_name_plural = _("posts")
         indexes = [
-            models.Index(fields=["status", "-published_at"]),
+            # The publication rule and the lists' order in one index: a page of posts is
+            # read in order along it, and counting them needs nothing else.
+            models.Index(fields=["status", "published_at", "id", "expires_at"], name="post_publication"),
             # Previous and next posts: a step along this index each way.
             models.Index(fields=["published_at", "id"], name="post_published_id"),
         ]

@@ -33,3 +33,13 @@ class RelatedBacklog(models.Model):
 
     def __str__(self):
         return str(self.post_id)
+
+
+class RenderBacklog(models.Model):
+    """A post whose stored page and card must be rendered again (posts/pages.py);
+    post 0 stands for every post."""
+
+    post_id = models.BigIntegerField(primary_key=True)
+
+    def __str__(self):
+        return str(self.post_id)

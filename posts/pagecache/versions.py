@@ -33,8 +33,6 @@ SITE, LIST = "site", "list"
 # later look (at the latest EVENTS_MAX_AGE seconds on).
 EVENTS_AHEAD = timedelta(hours=1)
 EVENTS_MAX_AGE = 30
-# Events are looked up again after a change, but not more often than this.
-EVENTS_MIN_AGE = 0.5
 
 
 def post_tag(pk):
@@ -87,8 +85,9 @@ def _bump(tags, using):
     with transaction.atomic(using=using):
         # The counter row's lock orders concurrent bumps as their transactions commit,
         # so a reader that saw version N has seen every change numbered below it.
-        table = connection_table(ContentVersion)
-        with connections[using or "default"].cursor() as cursor:
+        connection = connections[using or "default"]
+        table = connection.ops.quote_name(ContentVersion._meta.db_table)
+        with connection.cursor() as cursor:
             # One statement on PostgreSQL and SQLite 3.35+: take the lock and the value.
             cursor.execute(f"UPDATE {table} SET value = value + 1 WHERE id = 1 RETURNING value")
             row = cursor.fetchone()
@@ -101,18 +100,15 @@ def _bump(tags, using):
             unique_fields=["tag"],
             update_fields=["version"],
         )
+        from ..pages import note_changed  # pages imports this module
+
+        note_changed(tags)
     # This process reads the new versions on its next look, whatever the trust says;
     # other processes within KIJI_CACHE_VERSION_TRUST seconds.
     _snapshot.read_at = -math.inf
     from .purge import changed  # purge imports the tasks, which import the models
 
     transaction.on_commit(lambda: changed(tags), using=using)
-
-
-def connection_table(model):
-    from django.db import connection
-
-    return connection.ops.quote_name(model._meta.db_table)
 
 
 class Snapshot:
@@ -124,16 +120,18 @@ class Snapshot:
         self.high = 0
         self.read_at = -math.inf
         self.events = ()  # ((time as a timestamp, frozenset of tags), ...)
-        self._events_read_at = -math.inf
+        self.next_change = math.inf  # when the next scheduled event happens, from any horizon
+        self._events_read_at = -math.inf  # Django's clock, which tests may move
         self._events_dirty = True
         self._failing_since = None
         self.memo = {}  # what callers keep per version (site settings, see SingletonModel)
 
-    def current(self):
-        trust = settings.KIJI_CACHE_VERSION_TRUST
-        if time.monotonic() - self.read_at >= trust:
+    def current(self, fresh=False):
+        trust = 0 if fresh else settings.KIJI_CACHE_VERSION_TRUST
+        now = timezone.now().timestamp()
+        if time.monotonic() - self.read_at >= trust or now >= min(self.next_change, self._events_read_at + EVENTS_MAX_AGE):
             with self._lock:
-                if time.monotonic() - self.read_at >= trust:
+                if time.monotonic() - self.read_at >= trust or now >= min(self.next_change, self._events_read_at + EVENTS_MAX_AGE):
                     self._refresh()
         return self
 
@@ -161,10 +159,10 @@ class Snapshot:
                     self.versions = {**self.versions, **dict(rows)}
                     self.high = max(self.high, newest, *(version for _tag, version in rows))
                     self._events_dirty = True
-            since = time.monotonic() - self._events_read_at
-            if since >= EVENTS_MAX_AGE or (self._events_dirty and since >= EVENTS_MIN_AGE):
-                self.events = scheduled_events()
-                self._events_read_at, self._events_dirty = time.monotonic(), False
+            now = timezone.now()
+            if self._events_dirty or now.timestamp() >= min(self.next_change, self._events_read_at + EVENTS_MAX_AGE):
+                self.events, self.next_change = scheduled_events(now), next_change(now)
+                self._events_read_at, self._events_dirty = now.timestamp(), False
             self._failing_since = None
         except DatabaseError as error:
             # Keep what is known: cached pages may be a little late, but readers get pages.
@@ -210,6 +208,21 @@ def scheduled_events(now=None):
     return tuple(events)
 
 
+def next_change(now):
+    """When the set of posts readers see next changes by itself (a scheduled post
+    appears or one expires), as a timestamp; infinity when nothing is pending."""
+    from django.db.models import Min
+
+    from ..models import Post
+
+    times = Post.objects.filter(status=Post.Status.PUBLISHED).aggregate(
+        publish=Min("published_at", filter=Q(published_at__gt=now)),
+        expire=Min("expires_at", filter=Q(expires_at__gt=now)),
+    )
+    pending = [moment.timestamp() for moment in times.values() if moment]
+    return min(pending, default=math.inf)
+
+
 def neighbour_ids(published_at, pk, at=None):
     """The ids of the posts readers see at time `at` (now by default) just before and
     just after a post published at `published_at`: the articles whose previous and next
@@ -240,9 +253,10 @@ def neighbour_ids(published_at, pk, at=None):
 _snapshot = Snapshot()
 
 
-def current():
-    """This process's versions, no older than KIJI_CACHE_VERSION_TRUST seconds."""
-    return _snapshot.current()
+def current(fresh=False):
+    """This process's versions, no older than KIJI_CACHE_VERSION_TRUST seconds (or read
+    now, when `fresh`: before rendering something to keep)."""
+    return _snapshot.current(fresh)
 
 
 def forget():
