@@ -2,10 +2,11 @@
 PYTHON_BIN ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+PORT ?= 8000
 # The demo always runs on its own SQLite file, whatever DATABASE_URL says.
 RUN_ENV := DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/db.sqlite3
 
-.PHONY: run test bench-import bench-pages clean messages
+.PHONY: run test bench-import bench-pages bench-serve clean messages
 
 $(PY):
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -19,10 +20,15 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The task worker runs beside the server (related posts, cover copies, stored pages);
+# both stop with Ctrl-C.
 run: $(VENV)/.installed
+	@$(PY) -m cms.freeport $(PORT)
 	$(RUN_ENV) $(PY) manage.py migrate --noinput
-	$(RUN_ENV) $(PY) manage.py load_demo
-	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+	$(RUN_ENV) $(PY) manage.py load_demo --port $(PORT)
+	@$(RUN_ENV) $(PY) manage.py db_worker --queue-name default & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # SQLite first, with the browser tests; then again, without them, on the database
 # DATABASE_URL names, if any, with the 2,000-post import (KIJI_SCALE_TEST) there.
@@ -41,6 +47,11 @@ bench-import: $(VENV)/.installed
 # Times every kind of public page with the page cache off and on.
 bench-pages: $(VENV)/.installed
 	$(PY) benchmarks/pages.py $(ARGS)
+
+# Readers' pages under gunicorn beside a trivial Django view, on SQLite and PostgreSQL
+# + Redis; the import takes minutes, so `ARGS="--reuse /tmp/kiji-serve"` keeps it.
+bench-serve: $(VENV)/.installed
+	$(PY) benchmarks/serve.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info staticfiles test-artifacts

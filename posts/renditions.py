@@ -96,11 +96,12 @@ def _make_renditions(storage, name):
             picture, options = _prepare(image, orientation, width, largest)
             copies = {picture.width: picture}  # by width: WebP and fallback share one resize
             # Largest first, each copy resized from the smallest one already made that
-            # is at least twice its width (or the picture): far less to read for LANCZOS.
+            # is at least 1.5 times its width (or the picture): far less for LANCZOS to
+            # read, for copies that cannot be told apart from ones made from the picture.
             for target, w, image_format in sorted(missing, key=lambda item: -item[1]):
                 if w not in copies:
                     size = (w, max(1, round(height * w / width)))
-                    base = min((c for c in copies.values() if c.width >= 2 * w), key=lambda c: c.width, default=picture)
+                    base = min((c for c in copies.values() if c.width * 2 >= w * 3), key=lambda c: c.width, default=picture)
                     copies[w] = base.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
                 copy = copies[w]
                 buffer = BytesIO()

@@ -39,8 +39,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-admin", action="store_true", help="Leave users and passwords alone."
         )
+        parser.add_argument("--port", type=int, default=8000, help="The port the printed addresses use.")
 
-    def handle(self, *args, no_admin=False, verbosity=1, **options):
+    def handle(self, *args, no_admin=False, port=8000, verbosity=1, **options):
         fill_demo_settings()
         summary = HugoImporter(DEMO_DIR, report=self.stderr.write).run()
         for post in Post.objects.filter(source_path__isnull=False, cover=""):
@@ -51,10 +52,10 @@ class Command(BaseCommand):
                 f"Demo posts: {summary.created} created, {summary.updated} updated, "
                 f"{summary.unchanged} unchanged."
             )
-        lines = ["Kiji is ready: http://127.0.0.1:8000/"]
+        lines = [f"Kiji is ready: http://127.0.0.1:{port}/"]
         if not no_admin:
             lines += [
-                "Admin:         http://127.0.0.1:8000/admin/",
+                f"Admin:         http://127.0.0.1:{port}/admin/",
                 f"  user:        {ADMIN_USERNAME}",
                 f"  password:    {reset_admin_password()}",
             ]
