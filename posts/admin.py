@@ -99,26 +99,23 @@ class AffiliateBoxInline(admin.TabularInline):
 
 
 class PublicationFilter(admin.SimpleListFilter):
+    """Where posts stand for readers, by the one publication rule (PostQuerySet)."""
+
     title = _("publication")
     parameter_name = "publication"
 
     def lookups(self, request, model_admin):
-        return [
-            ("live", _("Live")),
-            ("scheduled", _("Scheduled")),
-            ("review", _("In review")),
-            ("draft", _("Draft")),
-            ("unpublished", _("Unpublished")),
-        ]
+        return Post.Publication.choices
 
     def queryset(self, request, queryset):
-        now = timezone.now()
-        published = queryset.filter(status=Post.Status.PUBLISHED)
-        if self.value() == "live":
-            return published.filter(published_at__lte=now)
-        if self.value() == "scheduled":
-            return published.filter(published_at__gt=now)
-        if self.value() in ("review", "draft", "unpublished"):
+        by_time = {
+            Post.Publication.LIVE: queryset.published,
+            Post.Publication.SCHEDULED: queryset.scheduled,
+            Post.Publication.EXPIRED: queryset.expired,
+        }
+        if self.value() in by_time:
+            return by_time[self.value()]()
+        if self.value() in Post.Publication.values:
             return queryset.filter(status=self.value())
         return queryset
 
@@ -151,6 +148,14 @@ class PostAdmin(VersionAdmin, MarkdownxModelAdmin):
     history_latest_first = True
 
     # Who may do what (the rules are in workflow.py)
+
+    def _reversion_order_version_queryset(self, request, queryset):
+        """Deleted posts to recover: a writer sees only their own."""
+        versions = super()._reversion_order_version_queryset(request, queryset)
+        if workflow.can_publish(request.user):
+            return versions
+        # A version keeps a foreign key under its column name.
+        return [version for version in versions if version.field_dict.get("author_id") == request.user.pk]
 
     def get_queryset(self, request):
         posts = super().get_queryset(request).defer(*Post.HEAVY_FIELDS).prefetch_related("categories")
@@ -246,11 +251,8 @@ class PostAdmin(VersionAdmin, MarkdownxModelAdmin):
 
     @admin.display(description=_("status"), ordering="status")
     def publication(self, obj):
-        if obj.is_scheduled:
-            return format_html('<span class="kiji-status kiji-status--scheduled">{}</span>', _("Scheduled"))
-        return format_html(
-            '<span class="kiji-status kiji-status--{}">{}</span>', obj.status, obj.get_status_display()
-        )
+        publication = obj.publication
+        return format_html('<span class="kiji-status kiji-status--{}">{}</span>', publication.value, publication.label)
 
     @admin.display(description=_("categories"))
     def category_names(self, obj):

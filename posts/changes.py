@@ -13,7 +13,6 @@ import threading
 from contextlib import contextmanager
 
 from django.db import transaction
-from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.utils import timezone
 
@@ -90,13 +89,7 @@ def _bump_batch(posts, moved_from):
         tags |= {post_tag(pk) for pk in RelatedPost.objects.filter(related__in=posts).values_list("post", flat=True)}
     # Neighbours from one ordered pass over the live posts: where each changed post
     # stands now, and where those that moved stood before.
-    now = timezone.now()
-    live = list(
-        Post.objects.filter(status=Post.Status.PUBLISHED, published_at__lte=now)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .order_by("published_at", "pk")
-        .values_list("published_at", "pk")
-    )
+    live = list(Post.objects.published().order_by("published_at", "pk").values_list("published_at", "pk"))
     positions = {pk: (at, pk) for at, pk in live}
     for place in [positions[pk] for pk in posts if pk in positions] + moved_from:
         index = bisect.bisect_left(live, place)
@@ -170,7 +163,7 @@ def _when_due(post):
 
     now = timezone.now()
     times = [at for at in (post.published_at, post.expires_at) if at and at > now]
-    if post.status != post.Status.PUBLISHED or not times or not default_task_backend.supports_defer:
+    if post.publication not in (post.Publication.LIVE, post.Publication.SCHEDULED) or not times or not default_task_backend.supports_defer:
         return
     for at in times:
         transaction.on_commit(lambda at=at: publication_due.using(run_after=at).enqueue(post.pk))

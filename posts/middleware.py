@@ -25,9 +25,16 @@ class RedirectFallbackMiddleware:
 _PAGE_N = re.compile(r"(?P<list>.+/)page/(?P<number>\d+)/")
 
 
+# Paths a Redirect could never hold: control characters (a NUL would make PostgreSQL
+# refuse the query) or more than the column takes.
+_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _moved_to(path):
     """Where `path` moved; page N of a list whose first page moved (a renamed or merged
     term) moves to page N of the new list, which holds at least as many posts."""
+    if _UNSTORABLE.search(path) or len(path) > Redirect._meta.get_field("old_path").max_length:
+        return None
     paged = _PAGE_N.fullmatch(path)
     candidates = [path, paged["list"]] if paged else [path]
     moves = dict(Redirect.objects.filter(old_path__in=candidates).values_list("old_path", "new_path"))

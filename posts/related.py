@@ -19,7 +19,6 @@ from collections import defaultdict
 from contextlib import contextmanager
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from .models import Post, RelatedBacklog, RelatedPost
@@ -98,12 +97,9 @@ def recompute(post_ids=None):
     ids of posts whose stored list changed."""
     if post_ids is not None and len(post_ids) > WHOLE_SITE:
         post_ids = None  # past this many, one pass over every link is the cheaper way
-    now = timezone.now()
     candidates = {
         pk: (published_at, timezone.localtime(published_at).year)
-        for pk, published_at in Post.objects.filter(status=Post.Status.PUBLISHED)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .values_list("pk", "published_at")
+        for pk, published_at in Post.objects.shown_or_scheduled().values_list("pk", "published_at")
     }
     targets = Post.objects.all() if post_ids is None else Post.objects.filter(pk__in=post_ids)
     targets = dict(targets.values_list("pk", "published_at"))

@@ -154,15 +154,11 @@ def current(post):
 def wanted(post):
     """Ask for the copies of `post`'s cover, once a while however many readers see it
     meanwhile: a reader's request never resizes an image or writes a row."""
-    from django.core.cache import cache
-
+    from .pagecache import store
     from .tasks import make_renditions
 
-    try:
-        first = cache.add(f"kiji:renditions-wanted:{post.cover.name}", 1, 300)
-    except Exception:  # no cache: asking again costs a queued task, not a resize
-        first = True
-    if first:
+    # Without a cache, asking again costs a queued task, not a resize.
+    if store.add(f"kiji:renditions-wanted:{post.cover.name}", 1, 300):
         make_renditions.enqueue(post.cover.name)
 
 

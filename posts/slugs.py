@@ -30,7 +30,23 @@ def urlize(value):
     return "".join(out).lower()
 
 
-_SLUG_RE = re.compile(r"^[\w.+~@-]+\Z")
+# The characters a slug may hold; also the URL converter's pattern (posts/urls.py), so
+# that a path no slug could match is a 404 before any query (a NUL, for one, would
+# make PostgreSQL refuse the query).
+SLUG_PATTERN = r"[\w.+~@-]+"
+_SLUG_RE = re.compile(rf"^{SLUG_PATTERN}\Z")
+
+
+class SlugConverter:
+    """URL converter for Kiji's slugs: letters (any script), digits and . _ + ~ @ -."""
+
+    regex = SLUG_PATTERN
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
 
 
 def validate_slug(value):

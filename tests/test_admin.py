@@ -96,7 +96,7 @@ def test_the_post_list_shows_status_publish_time_categories_and_thumbnail(admin_
 
     html = admin_client.get("/admin/posts/post/").content.decode()
 
-    for status in ["published", "scheduled", "draft"]:
+    for status in ["live", "scheduled", "draft"]:
         assert f"kiji-status--{status}" in html
     assert html.count('<td class="field-published_at') == 3
     assert "AI News, 研究" in html

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.http import http_date
 
 from posts.models import AffiliateSettings, Post, Tag
-from posts.pagecache import middleware, pages_changed
+from posts.pagecache import middleware, pages_changed, store
 from tests.conftest import make_post
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +56,7 @@ def test_a_hit_is_one_cache_round_trip(client):
     post = make_post()
     fetch(client, post.get_absolute_url())
 
-    with mock.patch.object(middleware, "cache", wraps=cache) as spy:
+    with mock.patch.object(store, "cache", wraps=cache) as spy:
         fetch(client, post.get_absolute_url())
 
     assert [call[0] for call in spy.method_calls] == ["get"]

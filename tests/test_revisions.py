@@ -4,6 +4,7 @@ restored, and deleted posts recovered (django-reversion behind the admin)."""
 import re
 
 import pytest
+import reversion
 from django.utils.translation import gettext as _
 from reversion.models import Version
 
@@ -221,3 +222,17 @@ def test_import_hugo_keeps_a_version_naming_the_file_each_time_it_changes_a_post
     assert [version.field_dict["title"] for version in kept] == ["新しい推論モデルの発表を読む", "推論モデルの発表を読み直す"]
     assert [version.revision.get_comment() for version in kept] == [f"import_hugo: {SOURCE}"] * 2
     assert kept[-1].revision.user is None
+
+
+def test_writers_see_only_their_own_deleted_posts_to_recover(editors):
+    writers = {name: member("Writer", name) for name in ("kaku", "tsuzuru")}
+    for name, user in writers.items():
+        with reversion.create_revision():  # as the admin's add form keeps a version
+            post = Post.objects.create(title=f"{name}の下書き", slug=f"{name}-draft", author=user, status=Post.Status.DRAFT)
+        assert logged_in(user).post(f"/admin/posts/post/{post.pk}/delete/", {"post": "yes"}).status_code == 302
+
+    own = logged_in(writers["kaku"]).get("/admin/posts/post/recover/").content.decode()
+    everyone = editors.get("/admin/posts/post/recover/").content.decode()
+
+    assert "kakuの下書き" in own and "tsuzuruの下書き" not in own
+    assert "kakuの下書き" in everyone and "tsuzuruの下書き" in everyone

@@ -308,8 +308,14 @@ def test_an_editor_filters_the_list_by_status_and_by_author(editor, writer, othe
     def titles(**query):
         return sorted(listed_titles(client.get(LIST, query).content.decode()))
 
+    make_post(title="期限切れの記事", published_at=timezone.now() - timezone.timedelta(days=3), expires_at=timezone.now() - timezone.timedelta(days=1))
+
     assert titles(status="review") == sorted(["査読待ちの記事", "別の書き手の査読待ち"])
     assert titles(publication="scheduled") == ["予約中の記事"]
+    assert titles(publication="live") == ["公開中の記事"]
+    assert titles(publication="expired") == ["期限切れの記事"]
+    html = client.get(LIST, {"publication": "expired"}).content.decode()
+    assert '<span class="kiji-status kiji-status--expired">期限切れ</span>' in html
     assert titles(author__id__exact=writer.pk) == sorted(["査読待ちの記事", "書き手の下書き"])
 
 

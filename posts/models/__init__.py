@@ -4,7 +4,7 @@ import reversion
 
 from .caching import CacheTag, ContentVersion
 from .media import MediaImage, _media_path
-from .posts import AffiliateBox, Post, PostQuerySet, published_q
+from .posts import AffiliateBox, Post, PostQuerySet, expired_q, published_q, scheduled_q
 from .redirects import Redirect
 from .related import RelatedBacklog, RelatedPost, RenderBacklog
 from .search import SearchDocument
@@ -15,7 +15,7 @@ __all__ = [
     "AffiliateBox", "AffiliateSettings", "CacheTag", "Category", "ContentVersion", "MediaImage",
     "Post", "PostQuerySet", "Redirect", "RelatedBacklog", "RelatedPost", "RenderBacklog",
     "SearchDocument", "SingletonModel", "SiteSettings", "SlugField", "Tag", "Term",
-    "TermQuerySet", "_media_path", "published_q",
+    "TermQuerySet", "_media_path", "expired_q", "published_q", "scheduled_q",
 ]  # fmt: skip
 
 # Revisions keep what people edit; what save() derives from it is made again on revert.

@@ -4,7 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,21 +16,61 @@ from .redirects import Redirect
 from .terms import Category, SlugField, Tag
 
 
-def published_q(prefix=""):
+def published_q(prefix="", at=None):
     """The publication rule as a filter, for posts reached through `prefix`
-    (e.g. "posts__" from a term): published, not scheduled for later, not expired.
-
-    `Post.is_published` states the same rule for one post in memory."""
-    now = timezone.now()
+    (e.g. "posts__" from a term): published, not scheduled for later, not expired, now
+    or at the time `at`. `scheduled_q` and `expired_q` are the other published posts;
+    `Post.publication` states the same rule for one post in memory."""
+    now = at or timezone.now()
     return Q(**{f"{prefix}status": Post.Status.PUBLISHED, f"{prefix}published_at__lte": now}) & (
         Q(**{f"{prefix}expires_at__isnull": True}) | Q(**{f"{prefix}expires_at__gt": now})
     )
+
+
+def scheduled_q(prefix=""):
+    """Published posts whose time has not come yet (and that will not have expired by then)."""
+    now = timezone.now()
+    return Q(**{f"{prefix}status": Post.Status.PUBLISHED, f"{prefix}published_at__gt": now}) & (
+        Q(**{f"{prefix}expires_at__isnull": True}) | Q(**{f"{prefix}expires_at__gt": F(f"{prefix}published_at")})
+    )
+
+
+def expired_q(prefix=""):
+    """Published posts past their expiry time: readers no longer see them."""
+    return Q(**{f"{prefix}status": Post.Status.PUBLISHED, f"{prefix}expires_at__lte": timezone.now()})
 
 
 class PostQuerySet(models.QuerySet):
     def published(self):
         """What readers may see (see `published_q`)."""
         return self.filter(published_q())
+
+    def scheduled(self):
+        """Published posts that readers will see from their publish time on."""
+        return self.filter(scheduled_q())
+
+    def expired(self):
+        """Published posts that readers saw until their expiry time."""
+        return self.filter(expired_q())
+
+    def shown_or_scheduled(self):
+        """Published posts readers see now or will see from their time on."""
+        return self.filter(published_q() | scheduled_q())
+
+    def changing_between(self, start, end):
+        """Published posts that appear or go by themselves (their publish or expiry
+        time) between `start` and `end`: the times when the rule's answer changes."""
+        published = self.filter(status=Post.Status.PUBLISHED)
+        return published.filter(Q(published_at__gt=start, published_at__lte=end) | Q(expires_at__gt=start, expires_at__lte=end))
+
+    def next_change(self, now):
+        """When the rule's answer next changes by itself, or None: the next publish or
+        expiry time of a published post."""
+        times = self.filter(status=Post.Status.PUBLISHED).aggregate(
+            publish=models.Min("published_at", filter=Q(published_at__gt=now)),
+            expire=models.Min("expires_at", filter=Q(expires_at__gt=now)),
+        )
+        return min((moment for moment in times.values() if moment), default=None)
 
     def for_list(self):
         """Posts as list pages show them: with their categories, in one extra query."""
@@ -192,18 +232,36 @@ class Post(models.Model):
     def get_absolute_url(self):
         return reverse("posts:detail", kwargs={"slug": self.slug})
 
+    class Publication(models.TextChoices):
+        """Where a post stands for readers: its status, and for a published post, time."""
+
+        LIVE = "live", _("Published")
+        SCHEDULED = "scheduled", _("Scheduled")
+        EXPIRED = "expired", _("Expired")
+        REVIEW = "review", _("In review")
+        DRAFT = "draft", _("Draft")
+        UNPUBLISHED = "unpublished", _("Unpublished")
+
+    @property
+    def publication(self):
+        """The post's Publication: the rule of `published_q`, `scheduled_q` and
+        `expired_q` for one post in memory."""
+        if self.status != self.Status.PUBLISHED:
+            return self.Publication(self.status)
+        now = timezone.now()
+        if self.expires_at is not None and self.expires_at <= now:
+            return self.Publication.EXPIRED
+        if self.published_at > now:
+            return self.Publication.SCHEDULED
+        return self.Publication.LIVE
+
     @property
     def is_published(self):
-        now = timezone.now()
-        return (
-            self.status == self.Status.PUBLISHED
-            and self.published_at <= now
-            and (self.expires_at is None or self.expires_at > now)
-        )
+        return self.publication == self.Publication.LIVE
 
     @property
     def is_scheduled(self):
-        return self.status == self.Status.PUBLISHED and self.published_at > timezone.now()
+        return self.publication == self.Publication.SCHEDULED
 
     @property
     def was_updated(self):

@@ -14,19 +14,14 @@ Everyone else gets pages made for them, marked `private, no-store`.
 
 import gzip
 import hashlib
-import logging
-import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import http_date, parse_http_date_safe
 
-from . import versions
-
-logger = logging.getLogger(__name__)
+from . import store, versions
 
 KEY = "kiji:page:{host}:{path}"
 LOCK = "kiji:page-lock:{host}:{path}"
@@ -76,37 +71,37 @@ class PageCacheMiddleware:
             return response
         if not settings.KIJI_PAGE_CACHE_SECONDS:
             request._kiji_tags = set()
-            return self._fresh(request, None, versions.current().versions, _now(), store=False)
+            return self._fresh(request, None, versions.current().versions, _now(), keep=False)
         snapshot = versions.current()
         seen = snapshot.versions  # this request's view, whatever later refreshes bring
         now = _now()
         host, path = request.get_host(), request.get_full_path()
         key = KEY.format(host=host, path=path)
-        entry = _get(key)
+        entry = store.get(key)
         if entry is not None and not snapshot.stale(entry["versions"], entry["at"], now):
             return _answer(request, entry, "HIT")
         lock = LOCK.format(host=host, path=path)
-        if entry is not None and not _add(lock):
+        if entry is not None and not store.add(lock, 1, LOCK_SECONDS):
             return _answer(request, entry, "STALE")  # another request is making it
         request._kiji_tags = set()
         try:
-            return self._fresh(request, key, seen, now, store=True)
+            return self._fresh(request, key, seen, now, keep=True)
         finally:
             if entry is not None:
-                _delete(lock)
+                store.delete(lock)
 
-    def _fresh(self, request, key, seen, now, store):
+    def _fresh(self, request, key, seen, now, keep):
         """Make the page; keep it when it may be kept, forget a kept one that is gone."""
         response = self.get_response(request)
         if not _cacheable_response(response):
-            if store:
-                _delete(key)  # unpublished or moved: nobody may be sent the old page
+            if keep:
+                store.delete(key)  # unpublished or moved: nobody may be sent the old page
             return response
         tags = {versions.SITE, *request._kiji_tags} if request._kiji_tags else {versions.SITE, versions.LIST}
         entry = _entry(response, {tag: seen.get(tag, 0) for tag in tags}, now)
-        if store:
-            _set(key, entry, settings.KIJI_PAGE_CACHE_SECONDS)
-        return _answer(request, entry, "MISS" if store else None)
+        if keep:
+            store.set(key, entry, settings.KIJI_PAGE_CACHE_SECONDS)
+        return _answer(request, entry, "MISS" if keep else None)
 
 
 def _now():
@@ -167,47 +162,3 @@ def _not_modified(request, entry, etag):
         return any(tag.strip().removeprefix("W/") in (etag, plain) for tag in wanted.split(",")) or wanted.strip() == "*"
     since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
     return since is not None and int(entry["at"]) <= since
-
-
-# The cache may be down (a Redis restart): pages are then made for each request.
-
-
-def _get(key):
-    try:
-        return cache.get(key)
-    except Exception as error:  # every backend's connection errors: redis, memcached…
-        _cache_down(error)
-        return None
-
-
-def _set(key, entry, timeout):
-    try:
-        cache.set(key, entry, timeout)
-    except Exception as error:
-        _cache_down(error)
-
-
-def _add(key):
-    try:
-        return cache.add(key, 1, LOCK_SECONDS)
-    except Exception as error:
-        _cache_down(error)
-        return True
-
-
-def _delete(key):
-    try:
-        cache.delete(key)
-    except Exception as error:
-        _cache_down(error)
-
-
-_last_warning = 0.0
-
-
-def _cache_down(error):
-    """Log a failing cache once a minute, not once a request."""
-    global _last_warning
-    if time.monotonic() - _last_warning > 60:
-        _last_warning = time.monotonic()
-        logger.warning("the page cache is unreachable (%s); pages are made for each request", error)

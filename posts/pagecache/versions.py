@@ -180,13 +180,10 @@ def scheduled_events(now=None):
     now = now or timezone.now()
     start, end = now - timedelta(seconds=max(settings.KIJI_PAGE_CACHE_SECONDS, 1)), now + EVENTS_AHEAD
     rows = list(
-        Post.objects.filter(status=Post.Status.PUBLISHED)
-        .filter(
-            # A post published when it was made needs no event: its save changed the
-            # versions. Scheduled posts, imported ones dated ahead and expiries do.
-            Q(published_at__gt=start, published_at__lte=end) & Q(published_at__gt=F("created_at"))
-            | Q(expires_at__gt=start, expires_at__lte=end)
-        )
+        Post.objects.changing_between(start, end)
+        # A post published when it was made needs no event: its save changed the
+        # versions. Scheduled posts, imported ones dated ahead and expiries do.
+        .exclude(published_at__lte=F("created_at"), expires_at__isnull=True)
         .values_list("pk", "published_at", "expires_at")
         .order_by("published_at")[:200]
     )
@@ -211,30 +208,19 @@ def scheduled_events(now=None):
 def next_change(now):
     """When the set of posts readers see next changes by itself (a scheduled post
     appears or one expires), as a timestamp; infinity when nothing is pending."""
-    from django.db.models import Min
-
     from ..models import Post
 
-    times = Post.objects.filter(status=Post.Status.PUBLISHED).aggregate(
-        publish=Min("published_at", filter=Q(published_at__gt=now)),
-        expire=Min("expires_at", filter=Q(expires_at__gt=now)),
-    )
-    pending = [moment.timestamp() for moment in times.values() if moment]
-    return min(pending, default=math.inf)
+    moment = Post.objects.next_change(now)
+    return moment.timestamp() if moment else math.inf
 
 
 def neighbour_ids(published_at, pk, at=None):
     """The ids of the posts readers see at time `at` (now by default) just before and
     just after a post published at `published_at`: the articles whose previous and next
     links that post changes when it appears, moves or goes."""
-    from ..models import Post
+    from ..models import Post, published_q
 
-    at = at or timezone.now()
-    live = (
-        Post.objects.filter(status=Post.Status.PUBLISHED, published_at__lte=at)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
-        .exclude(pk=pk)
-    )
+    live = Post.objects.filter(published_q(at=at)).exclude(pk=pk)
     before = (
         live.filter(Q(published_at__lt=published_at) | Q(published_at=published_at, pk__lt=pk or 0))
         .order_by("-published_at", "-pk")

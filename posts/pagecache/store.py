@@ -1,0 +1,64 @@
+"""The cache, as readers' pages use it: a cache server that is down or slow (a Redis
+restart) makes pages be made for each request, never an error.
+
+After a failure the cache is left alone for DOWN_SECONDS, so that requests do not each
+wait for a connection that will not come; then it is tried again, and caching resumes
+by itself. A failure is logged once a minute, not once a request.
+"""
+
+import logging
+import time
+
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+DOWN_SECONDS = 5
+_down_until = 0.0
+_last_warning = 0.0
+
+
+def get(key):
+    return _call("get", key)
+
+
+def set(key, value, timeout):  # noqa: A001 (the cache API's own name)
+    _call("set", key, value, timeout)
+
+
+def add(key, value, timeout):
+    """Whether `key` was added; True when the cache is down (the caller goes ahead)."""
+    result = _call("add", key, value, timeout)
+    return True if result is None else result
+
+
+def delete(key):
+    _call("delete", key)
+
+
+def available():
+    """Whether the cache is being used (not left alone after a failure)."""
+    return time.monotonic() >= _down_until
+
+
+def _call(method, *args):
+    global _down_until
+    if not available():
+        return None
+    try:
+        return getattr(cache, method)(*args)
+    except Exception as error:  # every backend's own errors: redis, memcached, …
+        _down_until = time.monotonic() + DOWN_SECONDS
+        _warn(error)
+        return None
+
+
+def _warn(error):
+    global _last_warning
+    if time.monotonic() - _last_warning > 60:
+        _last_warning = time.monotonic()
+        logger.warning(
+            "the cache is unreachable (%s); pages are made for each request, and the cache is tried again every %s s",
+            error,
+            DOWN_SECONDS,
+        )
