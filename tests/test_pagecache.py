@@ -52,14 +52,19 @@ def test_a_second_reader_gets_the_page_without_a_query(client, django_assert_num
     assert second.content == first.content and second["X-Frame-Options"] == first["X-Frame-Options"]
 
 
-def test_a_hit_is_one_cache_round_trip(client):
+def test_a_hit_is_one_cache_round_trip_and_none_for_a_page_this_process_holds(client):
     post = make_post()
     fetch(client, post.get_absolute_url())
+    store.recent.clear()  # as another process would be: the page only in the shared cache
 
     with mock.patch.object(store, "cache", wraps=cache) as spy:
-        fetch(client, post.get_absolute_url())
-
+        assert fetch(client, post.get_absolute_url())["X-Kiji-Cache"] == "HIT"
     assert [call[0] for call in spy.method_calls] == ["get"]
+
+    with mock.patch.object(store, "cache", wraps=cache) as spy:
+        assert fetch(client, post.get_absolute_url())["X-Kiji-Cache"] == "HIT"
+    shared = not store._is_local()  # Redis: the process now holds the page itself
+    assert [call[0] for call in spy.method_calls] == ([] if shared else ["get"])
 
 
 def test_an_edit_shows_at_once_on_its_page_and_the_lists(client):

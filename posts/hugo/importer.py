@@ -138,6 +138,8 @@ class HugoImporter:
                     transaction.set_rollback(True)
             else:
                 self._run(config)
+                if self.summary.created + self.summary.updated:
+                    _refresh_statistics()
         return self.summary
 
     def _run(self, config):
@@ -630,6 +632,20 @@ class HugoImporter:
                 f"affiliate settings: Amazon tag “{affiliate.amazon_tag}” and Rakuten id "
                 f"“{affiliate.rakuten_id}” taken from the posts' links"
             )
+
+
+def _refresh_statistics():
+    """Let the database's planner know the new row counts at once: right after a large
+    import, stale statistics make PostgreSQL sort every post for a page of ten, until
+    autovacuum gets to them."""
+    from django.db import connection
+
+    tables = [Post._meta.db_table, Post.categories.through._meta.db_table, Post.tags.through._meta.db_table]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(table) for table in tables))
+        elif connection.vendor == "sqlite":
+            cursor.execute("PRAGMA optimize")
 
 
 def _shorten(text, limit=80):

@@ -77,7 +77,11 @@ class PageCacheMiddleware:
         now = _now()
         host, path = request.get_host(), request.get_full_path()
         key = KEY.format(host=host, path=path)
-        entry = store.get(key)
+        entry = store.recent.get(key)
+        if entry is None or snapshot.stale(entry["versions"], entry["at"], now):
+            entry = store.get(key)
+            if entry is not None and not snapshot.stale(entry["versions"], entry["at"], now):
+                store.recent.put(key, entry)
         if entry is not None and not snapshot.stale(entry["versions"], entry["at"], now):
             return _answer(request, entry, "HIT")
         lock = LOCK.format(host=host, path=path)
@@ -96,11 +100,13 @@ class PageCacheMiddleware:
         if not _cacheable_response(response):
             if keep:
                 store.delete(key)  # unpublished or moved: nobody may be sent the old page
+                store.recent.drop(key)
             return response
         tags = {versions.SITE, *request._kiji_tags} if request._kiji_tags else {versions.SITE, versions.LIST}
         entry = _entry(response, {tag: seen.get(tag, 0) for tag in tags}, now)
         if keep:
             store.set(key, entry, settings.KIJI_PAGE_CACHE_SECONDS)
+            store.recent.put(key, entry)
         return _answer(request, entry, "MISS" if keep else None)
 
 

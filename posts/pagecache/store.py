@@ -7,8 +7,11 @@ by itself. A failure is logged once a minute, not once a request.
 """
 
 import logging
+import threading
 import time
+from collections import OrderedDict
 
+from django.conf import settings
 from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
@@ -16,6 +19,49 @@ logger = logging.getLogger(__name__)
 DOWN_SECONDS = 5
 _down_until = 0.0
 _last_warning = 0.0
+
+
+class _Recent:
+    """The pages this process sent last, kept in its own memory in front of a shared
+    cache: whether a page may be sent is decided by the page versions, not by where it
+    came from, so a page this process already holds needs no round trip at all."""
+
+    def __init__(self):
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key, entry):
+        size = settings.KIJI_RECENT_PAGES
+        if not size or _is_local():
+            return
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > size:
+                self._entries.popitem(last=False)
+
+    def drop(self, key):
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+
+recent = _Recent()
+
+
+def _is_local():
+    """Whether the configured cache already lives in this process (locmem)."""
+    return settings.CACHES["default"]["BACKEND"].endswith("LocMemCache")
 
 
 def get(key):
