@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -52,6 +53,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside the page cache, so that cached pages get the current policy too.
+    "posts.csp.CSPMiddleware",
     # Answers readers from the cache before sessions and authentication run.
     "posts.pagecache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -61,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "posts.middleware.RedirectFallbackMiddleware",
+    # Last, so that a view the database failed is retried with nothing else run again.
+    "posts.faults.DatabaseRetryMiddleware",
 ]
 
 ROOT_URLCONF = "cms.urls"
@@ -108,7 +113,10 @@ def cache_config(url):
     """Django CACHES entry for a redis://, rediss://, locmem:// or dummy:// URL."""
     scheme = url.split("://", 1)[0]
     if scheme in {"redis", "rediss"}:
-        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+        # A Redis that stops answering costs a request a quarter of a second, once:
+        # then the page cache leaves it alone for a while (posts/pagecache/store.py).
+        timeouts = {"socket_connect_timeout": 0.25, "socket_timeout": 0.25, "retry_on_timeout": False}
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "OPTIONS": timeouts}
     if scheme == "locmem":
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     if scheme == "dummy":
@@ -181,6 +189,9 @@ KIJI_IMPORT_WORKERS = int(os.environ.get("KIJI_IMPORT_WORKERS", os.cpu_count() o
 # pages it affects at once, on every process (posts/pagecache/), so this only bounds
 # memory.
 KIJI_PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "0" if DEBUG else "86400"))
+# Pages each process keeps in its own memory in front of a shared cache (Redis): a hit
+# on one of them costs no round trip (0: none).
+KIJI_RECENT_PAGES = int(os.environ.get("RECENT_PAGES", "500"))
 # How long a process trusts the page versions it read before it looks again.
 KIJI_CACHE_VERSION_TRUST = float(os.environ.get("CACHE_VERSION_TRUST", "0.25"))
 # HTTP caching of readers' pages: browsers, a CDN (s-maxage), and how long either may
@@ -218,6 +229,38 @@ SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp, through posts/csp.py, which adds AdSense's hosts
+# to pages with ads). Nothing inline runs: every script is a file of ours, and JSON-LD
+# is data. Post bodies keep style attributes (product cards), so inline styles are
+# allowed there and only there; browsers without style-src-attr (Safari before 15.4,
+# Firefox before 108) drop those styles and nothing else.
+_media = urlsplit(MEDIA_URL)
+_media_origin = f"{_media.scheme}://{_media.netloc}" if _media.scheme else _media.netloc
+_csp = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        # MEDIA_URL on another host (a CDN, a bucket) serves covers and uploads;
+        # CSP_IMAGE_HOSTS names hosts whose images post bodies show.
+        "img-src": ["'self'", "data:", *filter(None, [_media_origin]), *env_list("CSP_IMAGE_HOSTS")],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+if os.environ.get("CSP_REPORT_URI"):
+    _csp["DIRECTIVES"]["report-uri"] = [os.environ["CSP_REPORT_URI"]]
+# CSP_REPORT_ONLY=1 sends the same policy as Content-Security-Policy-Report-Only: it
+# blocks nothing and reports what it would have blocked.
+if env_bool("CSP_REPORT_ONLY"):
+    CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY = None, _csp
+else:
+    CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp, None
 
 LOGGING = {
     "version": 1,

@@ -1,5 +1,5 @@
-/* Kiji's reader-side behaviour: theme switch, copy buttons, back-to-top. Every feature
-   here is an enhancement: pages read the same without JavaScript. */
+/* Kiji's reader-side behaviour: theme switch, copy buttons, back-to-top, ad slots.
+   Every feature here is an enhancement: pages read the same without JavaScript. */
 "use strict";
 
 (function () {
@@ -125,10 +125,19 @@
     });
   }
 
+  function fillAdSlots() {
+    // Each push asks adsbygoogle.js to fill one empty slot; the queue waits for the
+    // script (loaded async) if it has not arrived yet.
+    document.querySelectorAll("ins.adsbygoogle").forEach(function () {
+      (window.adsbygoogle = window.adsbygoogle || []).push({});
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpThemeToggle();
     setUpCodeCopyButtons();
     setUpShareCopy();
     setUpBackToTop();
+    fillAdSlots();
   });
 })();
