@@ -6,7 +6,7 @@ PORT ?= 8000
 # The demo always runs on its own SQLite file, whatever DATABASE_URL says.
 RUN_ENV := DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/db.sqlite3
 
-.PHONY: run test bench-import bench-pages bench-serve clean messages
+.PHONY: run test bench-import bench-pages bench-serve cluster-demo clean messages
 
 $(PY):
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -52,6 +52,13 @@ bench-pages: $(VENV)/.installed
 # + Redis; the import takes minutes, so `ARGS="--reuse /tmp/kiji-serve"` keeps it.
 bench-serve: $(VENV)/.installed
 	$(PY) benchmarks/serve.py $(ARGS)
+
+# Two nodes sharing PostgreSQL (SQLite when it is not there), Redis and media on S3
+# (moto's server, from the test tools): a publish on A seen on B, an upload on A served
+# by B's link, and node A killed while a proxy retries its requests on B.
+# ARGS="--database-url sqlite --redis-url private" needs neither server.
+cluster-demo: $(VENV)/.installed-test
+	$(PY) benchmarks/cluster.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info staticfiles test-artifacts

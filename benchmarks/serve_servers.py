@@ -22,12 +22,12 @@ MANAGE = [sys.executable, str(ROOT / "manage.py")]
 TICKS = os.sysconf("SC_CLK_TCK")
 # Every variable cms/settings.py reads (README, "Configuration"): none may leak in from
 # the caller's shell and change what is measured.
-SETTINGS_PREFIXES = ("KIJI_", "SECURE_", "DJANGO_")
+SETTINGS_PREFIXES = ("KIJI_", "SECURE_", "DJANGO_", "MEDIA_", "AWS_", "CSP_")
 SETTINGS_VARIABLES = {
     "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL", "CONN_MAX_AGE",
-    "CACHE_URL", "REDIS_URL", "MEDIA_ROOT", "MEDIA_URL", "STATIC_ROOT", "LANGUAGE_CODE", "TIME_ZONE",
+    "CACHE_URL", "REDIS_URL", "STATIC_ROOT", "LANGUAGE_CODE", "TIME_ZONE",
     "PAGE_CACHE_SECONDS", "CACHE_VERSION_TRUST", "BROWSER_MAX_AGE", "CDN_MAX_AGE",
-    "STALE_WHILE_REVALIDATE", "CDN_PURGE_HOOK", "TASKS_BACKEND", "LOG_LEVEL",
+    "STALE_WHILE_REVALIDATE", "CDN_PURGE_HOOK", "TASKS_BACKEND", "LOG_LEVEL", "RECENT_PAGES", "TRUSTED_PROXY_COUNT",
 }  # fmt: skip
 SEARCH_WORDS = ["量子", "画像生成", "推論"]
 

@@ -35,7 +35,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with Kiji's site: sign-in checks on every admin view (posts/security.py).
+    "cms.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -47,6 +48,9 @@ INSTALLED_APPS = [
     "reversion",
     "django_tasks",
     "django_tasks_db",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "posts",
 ]
 
@@ -61,9 +65,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Tells which signed-in users have given their authenticator app's code.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "posts.middleware.RedirectFallbackMiddleware",
+    # Turns a locked sign-in's response into the lockout page (posts/security.py).
+    "axes.middleware.AxesMiddleware",
     # Last, so that a view the database failed is retried with nothing else run again.
     "posts.faults.DatabaseRetryMiddleware",
 ]
@@ -146,10 +154,45 @@ TASKS = {
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": int(os.environ.get("KIJI_PASSWORD_MIN_LENGTH", "12"))},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Signing in (posts/security.py; docs/roles.md, "Signing in"). django-axes counts failed
+# passwords in the database, which works with the cache down, for the account and for
+# the address apart; either over its limit locks sign-in until those failures are
+# KIJI_LOGIN_COOLOFF_MINUTES old.
+AUTHENTICATION_BACKENDS = [
+    "posts.security.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "posts.security.LockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = int(os.environ.get("KIJI_LOGIN_FAILURE_LIMIT", "5"))
+KIJI_LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("KIJI_LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
+AXES_COOLOFF_TIME = int(os.environ.get("KIJI_LOGIN_COOLOFF_MINUTES", "15")) / 60  # hours
+# Tries while locked are refused without being counted, so a lock ends when its page says.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "posts.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "posts.security.client_ip"
+# Every failure is kept (AccessFailureLog), not only the counts that lock.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# No banner at every start of every command; the log's lines about failures keep
+# names and addresses out (the admin has them).
+AXES_VERBOSE = False
+# Behind this many proxies, each appending to X-Forwarded-For, the client's address is
+# the one the outermost proxy saw; with 0 it is REMOTE_ADDR and the header is ignored.
+KIJI_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+# Members of the Admin group and superusers must sign in with an authenticator app.
+KIJI_REQUIRE_2FA_FOR_ADMINS = env_bool("KIJI_REQUIRE_2FA_FOR_ADMINS", False)
+OTP_TOTP_ISSUER = os.environ.get("TOTP_ISSUER", "Kiji")
+# The admin never shows a saved device's secret: whoever saw it could make its codes.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "ja")
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Tokyo")
@@ -167,6 +210,50 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# Media on S3-compatible object storage (django-storages), so that every app node reads
+# and writes the same files: MEDIA_STORAGE=s3. Pages link the files unsigned, so anyone
+# must be able to read the bucket's objects (a public-read bucket policy, or a CDN in
+# front, MEDIA_S3_CUSTOM_DOMAIN, allowed to read them). Credentials are boto3's own
+# (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the machine's role).
+MEDIA_STORAGE = os.environ.get("MEDIA_STORAGE", "filesystem")
+if MEDIA_STORAGE == "s3":
+    _bucket = os.environ.get("MEDIA_S3_BUCKET", "")
+    if not _bucket:
+        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs MEDIA_S3_BUCKET, the name of the bucket.")
+    _endpoint = os.environ.get("MEDIA_S3_ENDPOINT_URL", "").rstrip("/")
+    _domain = os.environ.get("MEDIA_S3_CUSTOM_DOMAIN", "").strip("/")
+    if _domain:
+        MEDIA_URL = f"https://{_domain}/"
+    elif _endpoint:
+        MEDIA_URL = f"{_endpoint}/{_bucket}/"  # S3-compatible servers take the bucket in the path
+    else:
+        MEDIA_URL = f"https://{_bucket}.s3.amazonaws.com/"
+    _media_base = urlsplit(MEDIA_URL)
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": _bucket,
+            "endpoint_url": _endpoint or None,
+            "region_name": os.environ.get("MEDIA_S3_REGION") or None,
+            "addressing_style": "path" if _endpoint else None,
+            # URLs are MEDIA_URL and the name, put together as text: without a domain
+            # of its own, S3Storage would ask botocore to build each one, which costs
+            # every worker a client (a second at its first page) and each URL CPU.
+            "custom_domain": _media_base.netloc + _media_base.path.rstrip("/"),
+            "url_protocol": f"{_media_base.scheme}:",
+            # Plain URLs, which a CDN and browsers can keep, rather than signed ones
+            # that expire inside stored pages.
+            "querystring_auth": False,
+            # A name taken gets another, as on the filesystem: nothing stored is ever
+            # replaced (renditions.make relies on it when two workers race).
+            "file_overwrite": False,
+            # So a stored name always holds the same bytes: they may be kept for good.
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+        },
+    }
+elif MEDIA_STORAGE != "filesystem":
+    raise ImproperlyConfigured(f"MEDIA_STORAGE {MEDIA_STORAGE!r}: use filesystem (the default) or s3.")
 
 # Uploads: what an editor may drag into a post or set as a cover.
 KIJI_MAX_UPLOAD_BYTES = int(os.environ.get("KIJI_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
@@ -267,6 +354,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # A line per task run is noise; failures still show.
-    "loggers": {"django_tasks": {"level": "WARNING"}, "django_tasks_db": {"level": "WARNING"}},
+    # A line per task run, or three per sign-in (axes), is noise; failures still show.
+    "loggers": {
+        "django_tasks": {"level": "WARNING"},
+        "django_tasks_db": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
 }

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from .. import changes, uploads
 from ..models import AffiliateBox, AffiliateSettings, Category, MediaImage, Post, Redirect, SiteSettings, Tag
@@ -641,11 +641,17 @@ def _refresh_statistics():
     from django.db import connection
 
     tables = [Post._meta.db_table, Post.categories.through._meta.db_table, Post.tags.through._meta.db_table]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(table) for table in tables))
-        elif connection.vendor == "sqlite":
-            cursor.execute("PRAGMA optimize")
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(table) for table in tables))
+            elif connection.vendor == "sqlite":
+                cursor.execute("PRAGMA optimize")
+    except DatabaseError as error:
+        # Only advice to the planner, and the posts are in: a database busy with other
+        # writers (SQLite's lock) is no reason to fail the import. Autovacuum (or the
+        # next import) brings the statistics up to date.
+        logger.warning("Statistics not refreshed after the import: %s", error)
 
 
 def _shorten(text, limit=80):

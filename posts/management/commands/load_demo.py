@@ -130,4 +130,8 @@ def reset_admin_password():
     password = secrets.token_urlsafe(12)
     user.set_password(password)
     user.save()
+    # A lock left by earlier wrong passwords would refuse the new one (posts/security.py).
+    from axes.utils import reset
+
+    reset(username=ADMIN_USERNAME)
     return password
