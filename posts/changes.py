@@ -240,6 +240,34 @@ def box_changed(sender, instance, raw=False, **kwargs):
         bump({post_tag(instance.post_id)})
 
 
+def product_saving(sender, instance, raw=False, **kwargs):
+    if not raw and instance.pk:
+        instance._kiji_slug_before = type(instance).objects.filter(pk=instance.pk).values_list("slug", flat=True).first()
+
+
+def _product_pages(product, *slugs):
+    from .affiliate import posts_using
+
+    boxes = product.boxes.values_list("post_id", flat=True) if product.pk else []
+    return {post_tag(pk) for pk in {*boxes, *posts_using(*slugs)}}
+
+
+def product_saved(sender, instance, raw=False, **kwargs):
+    """A product shows on every page that places it: by a box or by a marker under its
+    slug, the old one too when it was renamed (those boxes now show nothing)."""
+    if not raw:
+        bump(_product_pages(instance, instance.slug, getattr(instance, "_kiji_slug_before", None)))
+
+
+def product_deleting(sender, instance, **kwargs):
+    # Its boxes lose it by SET_NULL, an UPDATE that sends no signals: noted now.
+    instance._kiji_gone = _product_pages(instance, instance.slug)
+
+
+def product_deleted(sender, instance, **kwargs):
+    bump(getattr(instance, "_kiji_gone", set()))
+
+
 def settings_changed(sender, raw=False, **kwargs):
     if not raw:
         bump({SITE})
@@ -247,7 +275,7 @@ def settings_changed(sender, raw=False, **kwargs):
 
 def connect():
     """Connect the receivers (PostsConfig.ready)."""
-    from .models import AffiliateBox, AffiliateSettings, Category, Post, SiteSettings, Tag
+    from .models import AffiliateBox, AffiliateSettings, Category, Post, Product, SiteSettings, Tag
 
     def on(signal, receiver, sender):
         signal.connect(receiver, sender=sender, dispatch_uid=f"kiji-{receiver.__name__}-{sender.__name__}")
@@ -264,6 +292,10 @@ def connect():
         on(post_delete, term_deleted, model)
     on(post_save, box_changed, AffiliateBox)
     on(post_delete, box_changed, AffiliateBox)
+    on(pre_save, product_saving, Product)
+    on(post_save, product_saved, Product)
+    on(pre_delete, product_deleting, Product)
+    on(post_delete, product_deleted, Product)
     for model in (AffiliateSettings, SiteSettings):
         on(post_save, settings_changed, model)
         on(post_delete, settings_changed, model)

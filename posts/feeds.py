@@ -11,8 +11,9 @@ from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse_lazy
 from django.utils.feedgenerator import Rss201rev2Feed
+from django.utils.html import format_html
 
-from .affiliate import tag_amazon_links
+from . import affiliate
 from .models import AffiliateSettings, Category, Post, SiteSettings, Tag
 from .pagecache import depends_on, term_tag
 
@@ -45,9 +46,13 @@ class LatestPostsFeed(Feed):
         return _latest(Post.objects.published())
 
     def item_description(self, post):
-        if SiteSettings.load().feed_full_content:
-            return tag_amazon_links(post.body_html, AffiliateSettings.load())
-        return post.summary
+        if not SiteSettings.load().feed_full_content:
+            return post.summary
+        settings = AffiliateSettings.load()
+        notice = affiliate.pr_notice(post, settings)
+        body = affiliate.compose_body(post, settings, counted=False)
+        # The notice leads a full item, as it leads the page: feed readers show it away from the site.
+        return (format_html('<p class="post__pr">{}</p>', notice) if notice else "") + body
 
     def item_pubdate(self, post):
         return post.published_at
@@ -96,7 +101,10 @@ class TagFeed(CategoryFeed):
 
 
 def _latest(posts):
-    """The newest posts, with their categories and tags in two more queries."""
+    """The newest posts, with their categories and tags in two more queries, and, for
+    full-content feeds, their boxes and the boxes' products in two more."""
     # body_html is loaded: it is the full content, when the site settings ask for it.
-    posts = posts.defer("body", "body_text", "toc", "faq").prefetch_related("categories", "tags")
+    posts = posts.defer("body", "body_text", "toc", "faq", "page_html").prefetch_related("categories", "tags")
+    if SiteSettings.load().feed_full_content:
+        posts = posts.prefetch_related("affiliate_boxes__product")
     return posts[:FEED_LENGTH]

@@ -3,7 +3,7 @@
 Copies are made once per stored image (named by the image's name and size, so posts
 that share a cover share its copies), on the task queue when a cover changes, and
 never while a reader waits: a page whose cover has no copies yet shows the image as
-it is, with its width and height, and asks for them (`wanted`).
+it is, with its width and height, until the task has made them.
 """
 
 import hashlib
@@ -11,6 +11,7 @@ import logging
 from io import BytesIO
 
 from django.core.files.base import ContentFile
+from django.db import transaction
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
 logger = logging.getLogger(__name__)
@@ -151,28 +152,22 @@ def current(post):
     return stored if post.cover and stored.get("source") == post.cover.name else {}
 
 
-def wanted(post):
-    """Ask for the copies of `post`'s cover, once a while however many readers see it
-    meanwhile: a reader's request never resizes an image or writes a row."""
-    from .pagecache import store
-    from .tasks import make_renditions
-
-    # Without a cache, asking again costs a queued task, not a resize.
-    if store.add(f"kiji:renditions-wanted:{post.cover.name}", 1, 300):
-        make_renditions.enqueue(post.cover.name)
-
-
 def store(name):
     """Make the copies of the stored image `name` and record them on every post whose
-    cover it is; the ids of those posts."""
+    cover it is; the ids of those posts. The images are made before the transaction
+    that records them, so that no lock is held while they are resized (on SQLite a
+    write lock would stop every other writer)."""
     from django.core.files.storage import default_storage
 
     from .models import Post
+    from .pagecache import bump, post_tag
 
     made = make(name, default_storage)
     if not made:
         return []
-    posts = Post.objects.filter(cover=name).exclude(cover_renditions=made)
-    ids = list(posts.values_list("pk", flat=True))
-    Post.objects.filter(pk__in=ids).update(cover_renditions=made)
+    with transaction.atomic():
+        posts = Post.objects.filter(cover=name).exclude(cover_renditions=made)
+        ids = list(posts.values_list("pk", flat=True))
+        Post.objects.filter(pk__in=ids).update(cover_renditions=made)
+        bump({post_tag(pk) for pk in ids})
     return ids

@@ -3,7 +3,7 @@
 from django.urls import path, register_converter
 from django.views.generic import TemplateView
 
-from . import csp, feeds, sitemaps, views
+from . import clicks, csp, feeds, sitemaps, views
 from .slugs import SlugConverter
 
 register_converter(SlugConverter, "kijislug")
@@ -28,6 +28,8 @@ urlpatterns = [
     path("tags/<kijislug:slug>/", views.tag_detail, name="tag"),
     path("tags/<kijislug:slug>/index.xml", feeds.TagFeed(), name="tag_feed"),
     path("tags/<kijislug:slug>/page/<int:page>/", views.tag_detail, name="tag"),
+    path("r/click", clicks.click, name="click"),
+    path("r/view", clicks.view, name="view"),
     path("sitemap.xml", sitemaps.sitemap, name="sitemap"),
     path("sitemap-<str:section>.xml", sitemaps.sitemap_section, name="sitemap_section"),
     path("robots.txt", TemplateView.as_view(template_name="robots.txt", content_type="text/plain"), name="robots"),

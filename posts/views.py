@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -9,7 +10,7 @@ from django.views.decorators.cache import never_cache
 
 from . import pages
 from . import search as site_search
-from .models import Category, Post, Tag
+from .models import AffiliateBox, Category, Post, Tag
 from .pagecache import LIST, depends_on, post_tag, term_tag, versions
 
 
@@ -66,9 +67,8 @@ def post_list(request, page=1):
 
 
 def article_queryset():
-    return Post.objects.select_related("author").prefetch_related(
-        "categories", "tags", "affiliate_boxes"
-    )
+    boxes = Prefetch("affiliate_boxes", AffiliateBox.objects.select_related("product__image"))
+    return Post.objects.select_related("author").prefetch_related("categories", "tags", boxes)
 
 
 def article_response(request, post, **context):

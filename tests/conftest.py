@@ -279,11 +279,11 @@ def form_data(html, form_id="post_form"):
     return data
 
 
-def opened_form(client, url, **changes):
+def opened_form(client, url, form_id="post_form", **changes):
     """The form at `url` as `client` sees it, with `changes`, ready to post back."""
     response = client.get(url)
     assert response.status_code == 200, f"{url}: {response.status_code}"
-    return {**form_data(response.content.decode()), "_save": "保存", **changes}
+    return {**form_data(response.content.decode(), form_id), "_save": "保存", **changes}
 
 
 class _DiffCollector(HTMLParser):

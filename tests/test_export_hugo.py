@@ -3,7 +3,7 @@ import shutil
 import pytest
 import yaml
 
-from posts.models import AffiliateBox, Category, Post, Redirect, Tag
+from posts.models import AffiliateBox, Category, Post, Product, Redirect, Tag
 from tests.conftest import run_command, run_failing_command
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
@@ -75,27 +75,22 @@ def test_export_writes_one_file_per_post_with_its_cover(tmp_path, imported):
     assert (backup / "hugo.toml").is_file()
 
 
-def test_exported_front_matter_holds_the_affiliate_boxes(tmp_path, imported):
+def test_the_export_keeps_box_markers_in_bodies_and_the_products_as_site_data(tmp_path, imported):
+    Post.objects.get(slug="aws-cert-study").affiliate_boxes.create(keyword="AWS 本", placement="end")
     run_command("export_hugo", tmp_path / "backup")
 
     front, body = front_matter(tmp_path / "backup/content/posts/aws-cert-study.md")
+    products = yaml.safe_load((tmp_path / "backup/data/products.yaml").read_text(encoding="utf-8"))
 
-    assert front["affiliate"] == [
-        {
-            "keyword": "AWS クラウドプラクティショナー 問題集",
-            "product_name": "AWS認定クラウドプラクティショナー模擬問題集",
-            "reason": "本番に近い形式で弱点を洗い出せる",
-            "placement": "summary",
-        },
-        {
-            "keyword": "クラウド 入門 図解",
-            "product_name": "図解でわかるクラウド入門",
-            "reason": "用語の関係を絵でつかめる",
-            "placement": "summary",
-        },
-        {"keyword": "AWS ハンズオン", "placement": "summary"},
-        {"keyword": "AWS 資格 テキスト", "placement": "end"},
-    ]
+    assert front["affiliate"] == [{"keyword": "AWS 本", "placement": "end"}]
+    assert "{{< product aws認定クラウドプラクティショナー模擬問題集 >}}" in body
+    assert '{{< affiliate "AWS ハンズオン" >}}' in body
+    assert {
+        "slug": "aws認定クラウドプラクティショナー模擬問題集",
+        "name": "AWS認定クラウドプラクティショナー模擬問題集",
+        "keyword": "AWS クラウドプラクティショナー 問題集",
+        "reason": "本番に近い形式で弱点を洗い出せる",
+    } in products
     assert "rakuten" not in body
 
 
@@ -104,7 +99,7 @@ def test_an_export_imports_into_an_empty_database_as_the_same_site(
 ):
     before = site_state()
     run_command("export_hugo", tmp_path / "backup")
-    for model in (Post, AffiliateBox, Category, Tag, Redirect):
+    for model in (Post, AffiliateBox, Product, Category, Tag, Redirect):
         model.objects.all().delete()
     shutil.rmtree(media_root)
 

@@ -194,6 +194,7 @@ def test_a_feed_costs_the_same_queries_with_three_posts_or_twenty_five(client, u
         for _ in range(count):
             make_post(tags=["速報", "GPU", "LLM", "OpenAI"], categories=["AI News", "研究"])
 
+    queries += 1 if full_content else 0  # full items show their boxes too
     make_posts(3)
     channel(client, url)  # the settings are now cached
     with django_assert_num_queries(queries):

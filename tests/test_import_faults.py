@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models.signals import post_save
 
-from posts.models import Category, MediaImage, Post, Redirect, Tag
+from posts.models import Category, MediaImage, Post, Product, Redirect, Tag
 from tests.conftest import image_bytes, logged_in, media_files, member, opened_form, run_command, run_failing_command
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
@@ -304,7 +304,8 @@ def test_the_real_sites_longest_values_are_stored_on_this_database(client, tmp_p
     post = Post.objects.get(slug=slug)
     assert (post.title, post.source_path) == (title, f"content/posts/{LONG_NAME}.md")
     assert sorted(post.tags.values_list("name", flat=True)) == sorted(tags)
-    assert post.affiliate_boxes.get().product_name == keyword
+    [product] = Product.objects.all()
+    assert product.name == keyword and f"{{{{< product {product.slug} >}}}}" in post.body
     assert (post.cover_width, post.cover_height) == (1024, 576) and len(post.cover.name) < 100
     assert client.get(f"/posts/{LONG_NAME}/")["Location"] == f"/posts/{slug}/"
     [line] = lines_about(output, "remote.md")

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from django.utils.html import escape
 
-from posts.models import AffiliateBox, AffiliateSettings, Category, Post, Redirect, SiteSettings, Tag
+from posts.models import AffiliateBox, AffiliateSettings, Category, Post, Product, Redirect, SiteSettings, Tag
 from tests.conftest import (
     article_body,
     foreign_scripts,
@@ -57,7 +57,7 @@ FENCED_HTML = (
     "```\n"
 )
 
-_ASIDE_RE = re.compile(r'<aside class="affiliate[^"]*">.*?</aside>', re.DOTALL)
+_ASIDE_RE = re.compile(r'<aside class="affiliate[^"]*"[^>]*>.*?</aside>', re.DOTALL)
 
 
 @pytest.fixture
@@ -144,11 +144,11 @@ def assert_same_picture(cover, source):
             assert kept.convert("RGB").tobytes() == given.convert("RGB").tobytes()
 
 
-def test_a_rawhtml_product_card_becomes_a_box_right_after_the_summary_list(client, imported):
+def test_a_rawhtml_product_card_becomes_a_product_box_where_it_stood(client, imported):
     body = article_body(page(client, "/posts/local-llm-gpu-guide/"))
 
     [(classes, box)] = boxes(body)
-    assert "affiliate--summary" in classes
+    assert classes == "affiliate affiliate--marker affiliate--product"
     assert body.split("</ul>", 1)[1].lstrip().startswith("<aside"), "the box follows the summary list"
     assert "Jetson Orin Nano 開発者キット" in box
     assert "手のひらサイズで推論を試せる入門機。消費電力も小さい" in box
@@ -158,19 +158,23 @@ def test_a_rawhtml_product_card_becomes_a_box_right_after_the_summary_list(clien
     assert "Jetson%2520Orin%2520Nano" in rakuten
 
 
-def test_old_product_cards_become_summary_boxes_and_the_closing_block_an_end_box(client, imported):
+def test_product_cards_at_the_end_stay_at_the_end_under_their_headings(client, imported):
     html = page(client, "/posts/aws-cert-study/")
     body = article_body(html)
 
     found = boxes(body)
     assert [classes for classes, _ in found] == [
-        "affiliate affiliate--summary affiliate--product",
-        "affiliate affiliate--summary affiliate--product",
-        "affiliate affiliate--summary",
-        "affiliate affiliate--end",
+        "affiliate affiliate--marker affiliate--product",
+        "affiliate affiliate--marker affiliate--product",
+        "affiliate affiliate--marker",
+        "affiliate affiliate--marker",
     ]
-    assert body.split("</ul>", 1)[1].lstrip().startswith("<aside"), "boxes follow the summary list"
-    assert body.index("を一冊だけに絞った。") < body.index(found[3][1]), "the end box follows the body"
+    text_end = body.index("を一冊だけに絞った。")
+    shop = body.index("この記事で紹介した関連商品")
+    assert text_end < shop < body.index(found[0][1]), "the cards stay in their section at the end"
+    assert body.index("資格対策の参考書") < body.index(found[0][1]) < body.index(found[1][1])
+    assert body.index(found[1][1]) < body.index("もっと探す") < body.index(found[2][1])
+    assert body.index("関連情報をもっと知りたい方へ") < body.index(found[3][1])
     assert "AWS認定クラウドプラクティショナー模擬問題集" in found[0][1]
     assert "本番に近い形式で弱点を洗い出せる" in found[0][1]
     assert "図解でわかるクラウド入門" in found[1][1]
@@ -180,30 +184,53 @@ def test_old_product_cards_become_summary_boxes_and_the_closing_block_an_end_box
         assert rakuten.startswith(f"https://hb.afl.rakuten.co.jp/hgc/{RAKUTEN_ID}/")
     for old in OLD_IDS:
         assert old not in html
-    assert "この記事で紹介した関連商品" not in html, "the emptied heading goes with its boxes"
-    assert "もっと探す" not in html
 
 
-def test_box_keywords_names_and_reasons_are_recovered_exactly(imported):
-    found = [
-        (box.keyword, box.product_name, box.reason, box.placement)
-        for box in AffiliateBox.objects.filter(post__source_path=OLD_STYLE).order_by("position")
+def test_product_cards_become_registry_products_and_search_buttons_affiliate_markers(imported):
+    body = Post.objects.get(source_path=OLD_STYLE).body
+    markers = re.findall(r"^\{\{< (affiliate|product) (.+?) >\}\}$", body, re.MULTILINE)
+
+    assert markers == [
+        ("product", "aws認定クラウドプラクティショナー模擬問題集"),
+        ("product", "図解でわかるクラウド入門"),
+        ("affiliate", '"AWS ハンズオン"'),
+        ("affiliate", '"AWS 資格 テキスト"'),
     ]
-    assert found == [
-        ("AWS クラウドプラクティショナー 問題集", "AWS認定クラウドプラクティショナー模擬問題集", "本番に近い形式で弱点を洗い出せる", "summary"),
-        ("クラウド 入門 図解", "図解でわかるクラウド入門", "用語の関係を絵でつかめる", "summary"),
-        ("AWS ハンズオン", "", "", "summary"),
-        ("AWS 資格 テキスト", "", "", "end"),
-    ]
-    [card] = AffiliateBox.objects.filter(post__source_path=MAIN)
-    assert (card.keyword, card.product_name) == ("Jetson Orin Nano", "Jetson Orin Nano 開発者キット")
+    products = {product.slug: (product.name, product.keyword, product.reason) for product in Product.objects.all()}
+    assert products["aws認定クラウドプラクティショナー模擬問題集"] == (
+        "AWS認定クラウドプラクティショナー模擬問題集", "AWS クラウドプラクティショナー 問題集", "本番に近い形式で弱点を洗い出せる"
+    )
+    assert products["図解でわかるクラウド入門"] == ("図解でわかるクラウド入門", "クラウド 入門 図解", "用語の関係を絵でつかめる")
+    assert products["jetson-orin-nano-開発者キット"][:2] == ("Jetson Orin Nano 開発者キット", "Jetson Orin Nano")
+    assert not AffiliateBox.objects.exists(), "boxes placed in the body are markers, not records"
 
 
-def test_no_stored_body_keeps_affiliate_html_shortcodes_old_disclosures_or_json_ld(imported):
-    leftovers = ["hb.afl.rakuten", "<div style", "{{<", "<small", "application/ld+json", OLD_IDS[1]]
+def test_no_stored_body_keeps_affiliate_html_other_shortcodes_or_json_ld(imported):
+    leftovers = ["<div style", "{{< rawhtml", "{{< /rawhtml", "application/ld+json", OLD_IDS[1] + "/?pc=https%3A%2F%2Fsearch.rakuten.co.jp%2Fsearch%2Fmall%2FAWS"]
     for source_path, body in Post.objects.values_list("source_path", "body"):
         for leftover in leftovers:
             assert leftover not in body, (source_path, leftover)
+        shortcodes = re.findall(r"\{\{<\s*(\S+)", body)
+        assert set(shortcodes) <= {"affiliate", "product"}, (source_path, shortcodes)
+
+
+def test_a_disclosure_line_after_boxes_goes_and_one_beside_pasted_links_stays(imported):
+    assert "※このページのリンクから購入すると" not in Post.objects.get(source_path=OLD_STYLE).body
+    assert '<small style="color:#888">※上のリンクはアフィリエイトリンクです。</small>' in Post.objects.get(source_path=MAIN).body_html
+
+
+def test_a_pasted_rakuten_link_gets_the_rakuten_id_of_the_settings_even_after_it_changes(client, imported, affiliate_settings):
+    def rakuten_links():
+        html = article_body(page(client, "/posts/local-llm-gpu-guide/"))
+        return [href for href in hrefs(html) if "hb.afl.rakuten" in href and "LLM%2F" in href]
+
+    [link] = rakuten_links()
+    assert link.startswith(f"https://hb.afl.rakuten.co.jp/hgc/{RAKUTEN_ID}/?pc=")
+    affiliate_settings.rakuten_id = "9999zzzz.8888yyyy"
+    affiliate_settings.save()
+    [link] = rakuten_links()
+    assert link.startswith("https://hb.afl.rakuten.co.jp/hgc/9999zzzz.8888yyyy/?pc=")
+    assert OLD_IDS[1] not in link
 
 
 def test_a_fenced_html_block_keeps_its_script_and_div_but_the_page_runs_nothing(client, imported):

@@ -339,7 +339,9 @@ def term_and_settings_changes():
         ),
         (
             "/admin/posts/affiliatesettings/1/change/",
-            {"enabled": "on", "amazon_tag": "changed-22", "rakuten_id": "", "disclosure": "広告を含みます"},
+            {"enabled": "on", "amazon_tag": "changed-22", "rakuten_id": "", "disclosure": "広告を含みます",
+             "valuecommerce_sid": "", "valuecommerce_pid": "", "pr_notice": "広告を含みます", "pr_notice_scope": "auto",
+             "associate_statement": "Amazonのアソシエイトとして、{site}は適格販売により収入を得ています。"},
         ),
     ]  # fmt: skip
 

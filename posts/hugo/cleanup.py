@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ..models import AffiliateBox
+from ..models import Product
 from ..rendering import sanitize
+from ..slugs import urlize
 
 class _BlockReader(HTMLParser):
     """What an old affiliate box holds: its links, bold text and paragraphs."""
@@ -57,20 +58,21 @@ def _strip_decoration(text):
 
 
 def read_affiliate_block(html):
-    """An unsaved AffiliateBox if `html` is one of the old site's affiliate blocks
-    (every link an Amazon or Rakuten search), else None."""
+    """What one of the old site's affiliate blocks (every link an Amazon or Rakuten
+    search) showed: {"keyword", "name", "reason"}, the name and reason of a product
+    card, empty for a block of search buttons; None for any other HTML."""
     reader = _BlockReader()
     reader.feed(html)
     reader.close()
     keywords = [keyword_from_url(href) for href in reader.links]
     if not keywords or None in keywords:
         return None
-    box = AffiliateBox(keyword=keywords[0][:200], placement=AffiliateBox.Placement.SUMMARY)
+    found = {"keyword": keywords[0], "name": "", "reason": ""}
     if reader.strong:
-        box.product_name = _strip_decoration(reader.strong[0])[:200]
+        found["name"] = _strip_decoration(reader.strong[0])
         reasons = [p for p in reader.paragraphs if p and not p.startswith(("📦", "※"))]
-        box.reason = reasons[0][:300] if reasons else ""
-    return box
+        found["reason"] = reasons[0] if reasons else ""
+    return found
 
 
 # --- Body clean-up -------------------------------------------------------------------
@@ -82,11 +84,11 @@ _RAWHTML_RE = re.compile(
     r"\{\{[<%]\s*rawhtml\s*[>%]\}\}\n?(.*?)\{\{[<%]\s*/rawhtml\s*[>%]\}\}", re.DOTALL
 )
 _SHORTCODE_RE = re.compile(r"\{\{[<%]\s*/?\s*([\w./-]+)")
-_END_LABEL_RE = re.compile(r"[^\n]*関連情報をもっと知りたい方へ[^\n]*\n\s*$")
-_DISCLOSURE_RE = re.compile(r"^<small\b[^>]*>\s*※[^<]*アフィリエイト[^<]*</small>\s*$", re.MULTILINE)
-_BOX_MARK = "\x00kiji-box\x00"
-_HEADING_RE = re.compile(r"^(#{1,6})\s")
-_RULE_RE = re.compile(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$")
+_DISCLOSURE_RE = re.compile(r"^<small\b[^>]*>\s*※[^<]*アフィリエイト[^<]*</small>[ \t]*$", re.MULTILINE)
+# Where a block was, until clean_body writes its marker (NUL: no file holds one).
+_BOX_MARK = "\x00kiji-box-{}\x00"
+_BOX_MARK_RE = re.compile(r"\x00kiji-box-(\d+)\x00")
+_BOXES_THEN_DISCLOSURE_RE = re.compile(r"(\x00kiji-box-\d+\x00)((?:\s|-{3,}|\*{3,})*)(<small\b[^>]*>\s*※[^<]*アフィリエイト[^<]*</small>)")
 
 
 def _segments(text):
@@ -126,50 +128,42 @@ def _top_level_divs(text):
     return spans
 
 
-def _take_boxes(text, boxes):
-    """Replace the affiliate blocks in `text` with markers, appending their boxes."""
+def _take_boxes(text, found):
+    """Put a placeholder where each affiliate block of `text` is, and what it showed
+    in `found`."""
     out, last = [], 0
     for start, end in _top_level_divs(text):
-        box = read_affiliate_block(text[start:end])
-        if box is None:
+        block = read_affiliate_block(text[start:end])
+        if block is None:
             continue
-        before = text[last:start]
-        label = _END_LABEL_RE.search(before)
-        if label:
-            box.placement = AffiliateBox.Placement.END
-            before = before[: label.start()]
-        out.append(before + _BOX_MARK)
-        boxes.append(box)
+        out.append(text[last:start] + _BOX_MARK.format(len(found)))
+        found.append(block)
         last = end
     out.append(text[last:])
     return "".join(out)
 
 
-def _drop_emptied_sections(text):
-    """Remove what taking the boxes out leaves behind: headings whose sections now
-    hold nothing but markers, the old disclosure line, and dangling rules."""
-    text = _DISCLOSURE_RE.sub("", text) if _BOX_MARK in text else text
-    lines = text.split("\n")
-    keep = [True] * len(lines)
-    for index, line in enumerate(lines):
-        heading = _HEADING_RE.match(line)
-        if not heading:
-            continue
-        level, has_box, empty = len(heading.group(1)), False, True
-        for follower in lines[index + 1 :]:
-            deeper = _HEADING_RE.match(follower)
-            if deeper and len(deeper.group(1)) <= level:
-                break
-            if _BOX_MARK in follower:
-                has_box = True
-                follower = follower.replace(_BOX_MARK, "")  # text beside a box still counts
-            if follower.strip() and not deeper and not _RULE_RE.match(follower):
-                empty = False
-                break
-        if has_box and empty:
-            keep[index] = False
-    text = "\n".join(line for line, kept in zip(lines, keep) if kept).replace(_BOX_MARK, "")
-    # Rules and blank lines left hanging at the end of the body.
+def _markers(text, found, products):
+    """Each placeholder turned into its marker, on a line of its own, where the block
+    stood: `{{< product slug >}}` for a product card (its product in `products`), or
+    `{{< affiliate "keyword" >}}` for search buttons. A disclosure line right after
+    boxes goes, as each box carries its own; one beside pasted links stays."""
+    text = _BOXES_THEN_DISCLOSURE_RE.sub(lambda match: match.group(1) + match.group(2), text)
+
+    def marker(match):
+        block = found[int(match.group(1))]
+        slug = urlize(block["name"])[: Product._meta.get_field("slug").max_length] if block["name"] else ""
+        if slug:
+            products.setdefault(slug, block)
+            return f"\n\n{{{{< product {slug} >}}}}\n\n"
+        keyword = block["keyword"].replace('"', "").strip()
+        return f'\n\n{{{{< affiliate "{keyword}" >}}}}\n\n'
+
+    return _BOX_MARK_RE.sub(marker, text)
+
+
+def _tidy(text):
+    """Rules and blank lines left hanging at the end, and runs of blank lines."""
     text = re.sub(r"(\n\s*(?:[-*_]\s*){3,}\s*)+\s*\Z", "\n", "\n" + text)[1:]
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
@@ -179,11 +173,12 @@ def _unwrap_raw_html(text):
     contents, sanitized and without blank lines, so Markdown still reads them as HTML."""
 
     def unwrap(match):
-        inner = match.group(1).replace(_BOX_MARK, "").strip()
+        marks = "".join(mark.group(0) for mark in _BOX_MARK_RE.finditer(match.group(1)))
+        inner = _BOX_MARK_RE.sub("", match.group(1)).strip()
         if not inner:
-            return _BOX_MARK if _BOX_MARK in match.group(1) else ""
+            return marks
         cleaned = sanitize(inner)
-        return "\n".join(line for line in cleaned.splitlines() if line.strip()) + "\n"
+        return marks + "\n".join(line for line in cleaned.splitlines() if line.strip()) + "\n"
 
     return _RAWHTML_RE.sub(unwrap, text)
 
@@ -191,7 +186,9 @@ def _unwrap_raw_html(text):
 @dataclass
 class Body:
     markdown: str
-    boxes: list = field(default_factory=list)
+    # {slug: {"keyword", "name", "reason"}} of the product cards the body now places
+    # with {{< product slug >}}: the registry must hold them.
+    products: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
     links: list = field(default_factory=list)  # (url as written, post key) pairs
 
@@ -200,9 +197,10 @@ _POST_LINK_RE = re.compile(r"""(\]\(\s*<?|href\s*=\s*["'])((?:https?://[^/\s"')>
 
 
 def clean_body(markdown, base_host=None):
-    """The Markdown of an old post with its affiliate HTML taken out as boxes, its
-    FAQ JSON-LD and other scripts removed and its raw-HTML shortcodes unwrapped."""
-    result = Body("")
+    """The Markdown of an old post with each affiliate block turned into a box marker
+    where it stood, its FAQ JSON-LD and other scripts removed and its raw-HTML
+    shortcodes unwrapped."""
+    result, found = Body(""), []
     parts = []
     for is_code, text in _segments(markdown):
         if is_code:
@@ -213,12 +211,12 @@ def clean_body(markdown, base_host=None):
         others = [attrs for attrs in scripts if "ld+json" not in attrs]
         if others:
             result.notes.append(f"removed {len(others)} <script> block(s); pages never run scripts from posts")
-        text = _take_boxes(text, result.boxes)
+        text = _take_boxes(text, found)
         text = _unwrap_raw_html(text)
         for name in sorted({m.group(1) for m in _SHORTCODE_RE.finditer(text)}):
             result.notes.append(f"shortcode {{{{< {name} >}}}} is not supported: left as text")
         parts.append(text)
-    result.markdown = _drop_emptied_sections("".join(parts))
+    result.markdown = _tidy(_markers("".join(parts), found, result.products))
     for is_code, text in _segments(result.markdown):
         if not is_code:
             for match in _POST_LINK_RE.finditer(text):

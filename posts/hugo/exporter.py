@@ -9,8 +9,8 @@ import yaml
 from django.conf import settings
 from django.utils import timezone
 
-from ..models import Category, Post, Redirect, SiteSettings, Tag
-from .frontmatter import AFFILIATE_KEY
+from ..models import Category, Post, Product, Redirect, SiteSettings, Tag
+from .frontmatter import AFFILIATE_KEY, PRODUCTS_FILE
 
 def export_site(out_dir):
     """Write every post as a Hugo site under `out_dir`; return how many posts."""
@@ -28,7 +28,7 @@ def export_site(out_dir):
         encoding="utf-8",
     )
     count = 0
-    posts = Post.objects.select_related("author").prefetch_related("categories", "tags", "affiliate_boxes")
+    posts = Post.objects.select_related("author").prefetch_related("categories", "tags", "affiliate_boxes__product")
     for post in posts.iterator(chunk_size=200):
         front = _front_matter(post, aliases.get(unquote(post.get_absolute_url()), []))
         if post.cover:
@@ -36,6 +36,7 @@ def export_site(out_dir):
         text = "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1000) + "---\n" + post.body
         (posts_dir / f"{post.slug}.md").write_text(text, encoding="utf-8")
         count += 1
+    _export_products(out_dir)
     for model, section in ((Category, "categories"), (Tag, "tags")):
         for term in model.objects.exclude(description=""):
             folder = out_dir / "content" / section / term.slug
@@ -69,12 +70,39 @@ def _front_matter(post, aliases):
     if aliases:
         front["aliases"] = sorted(aliases)
     boxes = [
-        {key: value for key, value in [("keyword", box.keyword), ("product_name", box.product_name), ("reason", box.reason), ("placement", box.placement)] if value}
+        {
+            key: value
+            for key, value in [
+                ("keyword", box.keyword), ("product", box.product.slug if box.product else ""),
+                ("product_name", box.product_name), ("reason", box.reason), ("placement", box.placement),
+            ]
+            if value
+        }
         for box in post.affiliate_boxes.all()
-    ]
+    ]  # fmt: skip
     if boxes:
         front[AFFILIATE_KEY] = boxes
     return front
+
+
+def _export_products(out_dir):
+    """The product registry as Hugo site data (data/products.yaml), which the import
+    reads back; images beside the covers."""
+    products = []
+    for product in Product.objects.select_related("image"):
+        entry = {
+            "slug": product.slug, "name": product.name, "keyword": product.keyword, "reason": product.reason,
+            "asin": product.asin, "rakuten_url": product.rakuten_url, "yahoo_url": product.yahoo_url,
+        }  # fmt: skip
+        if product.image:
+            entry["image"] = "/" + _export_cover(product.image.file, out_dir / "static")
+            entry["image_alt"] = product.image_alt
+        products.append({key: value for key, value in entry.items() if value})
+    if products:
+        (out_dir / "data").mkdir(exist_ok=True)
+        (out_dir / PRODUCTS_FILE).write_text(
+            yaml.safe_dump(products, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8"
+        )
 
 
 def _export_cover(cover, static_dir):

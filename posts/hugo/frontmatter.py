@@ -17,8 +17,10 @@ from django.utils import timezone
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_FRONT_MATTER_VALUES = 5000
 CONFIG_NAMES = [f"{stem}.{ext}" for stem in ("hugo", "config") for ext in ("toml", "yaml", "yml", "json")]
-# The front matter key that holds affiliate boxes in exported (and demo) posts.
+# The front matter key that holds affiliate boxes in exported (and demo) posts, and the
+# site data file that holds the product registry.
 AFFILIATE_KEY = "affiliate"
+PRODUCTS_FILE = "data/products.yaml"
 
 # Keys Kiji reads, and PaperMod's display switches that Kiji sets site-wide (so a post
 # that carries them loses nothing). Anything else is reported as ignored.

@@ -28,7 +28,7 @@ from django.core.files.storage import default_storage
 from django.db import DatabaseError, transaction
 
 from .. import changes, uploads
-from ..models import AffiliateBox, AffiliateSettings, Category, MediaImage, Post, Redirect, SiteSettings, Tag
+from ..models import AffiliateBox, AffiliateSettings, Category, MediaImage, Post, Product, Redirect, SiteSettings, Tag
 from ..rendering import render
 from ..slugs import urlize
 from . import covers
@@ -36,6 +36,8 @@ from .cleanup import Body, clean_body, rewrite_post_links
 from .frontmatter import (
     AFFILIATE_KEY,
     MAX_FILE_BYTES,
+    PRODUCTS_FILE,
+    _YamlLoader,
     Meta,
     SourceError,
     decode,
@@ -143,6 +145,7 @@ class HugoImporter:
         return self.summary
 
     def _run(self, config):
+        self._import_products()
         sources = self._read_sources()
         self._assign_slugs(sources)
         targets = self._link_targets(sources)
@@ -398,6 +401,7 @@ class HugoImporter:
             )
         categories = self._terms_of(Category, meta.names("categories"), meta, cached)
         tags = self._terms_of(Tag, meta.names("tags"), meta, cached)
+        self._products(source)
         post.save(touch=False, rendered=rendered)
         if known:
             post.categories.set(categories)
@@ -446,8 +450,23 @@ class HugoImporter:
             terms.append(cache[slug])
         return terms
 
+    def _products(self, source):
+        """The registry's products for the product cards the body now places; made
+        from the card when the registry has none of that slug (an editor's product is
+        never overwritten by an import)."""
+        for slug, card in source.body.products.items():
+            if Product.objects.filter(slug=slug).exists():
+                continue
+            fields = {"name": card["name"], "keyword": card["keyword"], "reason": card["reason"]}
+            for name, value in fields.items():
+                limit = Product._meta.get_field(name).max_length
+                if len(value) > limit:
+                    source.meta.note(f"product {name} “{_shorten(value)}” is longer than {limit} characters", "shortened")
+                    fields[name] = value[:limit]
+            Product.objects.create(slug=slug, **fields)
+
     def _boxes(self, source):
-        boxes = list(source.body.boxes)
+        boxes = []
         meta = source.meta
         items = meta.get(AFFILIATE_KEY) or []
         if not isinstance(items, list):
@@ -455,16 +474,18 @@ class HugoImporter:
             items = []
         for number, item in enumerate(items, 1):
             keyword = str(item.get("keyword") or "").strip() if isinstance(item, dict) else ""
-            if not keyword:
+            if not keyword and not (isinstance(item, dict) and item.get("product")):
                 meta.note(f"{AFFILIATE_KEY} box {number} has no keyword", "ignored")
                 continue
             placement = item.get("placement") or AffiliateBox.Placement.SUMMARY
             if placement not in AffiliateBox.Placement.values:
                 meta.note(f"{AFFILIATE_KEY} box {number}: unknown placement {placement!r}", "placed after the summary")
                 placement = AffiliateBox.Placement.SUMMARY
+            product = Product.objects.filter(slug=str(item.get("product") or "")).first() if item.get("product") else None
             boxes.append(
                 AffiliateBox(
                     keyword=keyword,
+                    product=product,
                     product_name=str(item.get("product_name") or ""),
                     reason=str(item.get("reason") or ""),
                     placement=placement,
@@ -577,6 +598,59 @@ class HugoImporter:
         self._media[key] = media
         cached.append((self._media, key))
         return media
+
+    # The product registry (an export's data/products.yaml)
+
+    def _import_products(self):
+        """Products from the site's data/products.yaml that the registry lacks; their
+        images through the upload pipeline."""
+        path = self.site_dir / PRODUCTS_FILE
+        if not path.is_file():
+            return
+        try:
+            entries = yaml.load(decode(path.read_bytes()), Loader=_YamlLoader) or []
+            if not isinstance(entries, list):
+                raise SourceError("is not a list of products")
+        except (SourceError, yaml.YAMLError, ValueError) as error:
+            self.warn(PRODUCTS_FILE, f"cannot be read ({error})", "no products imported")
+            return
+        fields = ("name", "keyword", "reason", "asin", "rakuten_url", "yahoo_url", "image_alt")
+        for number, entry in enumerate(entries, 1):
+            where = f"{PRODUCTS_FILE} product {number}"
+            if not isinstance(entry, dict) or not str(entry.get("slug") or "").strip():
+                self.warn(where, "has no slug", "skipped")
+                continue
+            slug = str(entry["slug"]).strip()
+            if Product.objects.filter(slug=slug).exists():
+                continue
+            product = Product(slug=slug, **{name: str(entry.get(name) or "") for name in fields})
+            try:
+                product.full_clean(exclude=["image"])
+                with transaction.atomic():
+                    product.image = self._product_image(entry, where)
+                    product.save()
+            except ValidationError as error:
+                self.warn(where, "; ".join(f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items()), "skipped")
+
+    def _product_image(self, entry, where):
+        ref = str(entry.get("image") or "").strip()
+        if not ref:
+            return None
+        try:
+            cover = covers.locate(ref, site_dir=self.site_dir, source_path=self.site_dir / PRODUCTS_FILE, base_host=self.base_host)
+            if cover.is_remote:
+                raise SourceError("is on another site")
+            key = covers.digest(cover.path.read_bytes())
+            known = self._known_media(key)
+            if known is not None:
+                return known
+            prepared = covers.prepare_path(cover.path)
+            if isinstance(prepared, SourceError):
+                raise prepared
+        except (SourceError, OSError) as error:
+            self.warn(where, f"image {ref}: {error}", "imported without an image")
+            return None
+        return self._keep(prepared, key, ref, cover.path.name, [], [])
 
     # Term pages and settings
 

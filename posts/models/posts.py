@@ -114,6 +114,11 @@ class Post(models.Model):
         PUBLISHED = "published", _("Published")
         UNPUBLISHED = "unpublished", _("Unpublished")
 
+    class PRNotice(models.TextChoices):
+        SITE = "", _("As the affiliate settings say")
+        SHOW = "show", _("Always show it")
+        HIDE = "hide", _("Never show it")
+
     # What a writer may set; publishing and unpublishing need `posts.publish_post`.
     WRITER_STATUSES = (Status.DRAFT, Status.REVIEW)
 
@@ -141,6 +146,14 @@ class Post(models.Model):
     cover_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
     cover_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     cover_alt = models.CharField(_("cover alt text"), max_length=300, blank=True)
+    pr_notice = models.CharField(
+        _("PR notice"),
+        max_length=10,
+        choices=PRNotice.choices,
+        blank=True,
+        default=PRNotice.SITE,
+        help_text=_("The advertising notice under the title (景品表示法: ステマ規制)."),
+    )
     categories = models.ManyToManyField(
         Category, related_name="posts", blank=True, verbose_name=_("categories")
     )
@@ -197,6 +210,12 @@ class Post(models.Model):
     word_count = models.PositiveIntegerField(editable=False, default=0)
     reading_time = models.PositiveIntegerField(editable=False, default=1)
     faq = models.JSONField(editable=False, default=list)  # [{"question", "answer"}] for JSON-LD
+    # The boxes the body places with {{< affiliate "…" >}} and {{< product slug >}}, in
+    # order: [{"kind", "key"}]; body_html holds <!--kiji-box:N--> where each goes.
+    box_markers = models.JSONField(editable=False, default=list)
+    # Whether the body links to a store (pasted Amazon, Rakuten, Yahoo links) or places
+    # a box: what the PR notice goes by (posts/affiliate.py).
+    has_affiliate_links = models.BooleanField(editable=False, default=False)
     # Resized WebP and fallback copies of the cover, made by a task (renditions.py).
     cover_renditions = models.JSONField(editable=False, default=dict)
     # The article page and the card as readers see them, rendered by a task when what
@@ -211,7 +230,10 @@ class Post(models.Model):
     HEAVY_FIELDS = ("body", "body_html", "body_text", "toc", "faq", "page_html")
     # What save() derives from the body: rendering again changes these and nothing a
     # person edits, so it leaves the edit token alone (see rerender()).
-    RENDERED_FIELDS = ("body_html", "summary_boxes_at", "toc", "body_text", "word_count", "reading_time", "faq", "summary")
+    RENDERED_FIELDS = (
+        "body_html", "summary_boxes_at", "toc", "body_text", "word_count", "reading_time", "faq", "summary",
+        "box_markers", "has_affiliate_links",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -278,6 +300,8 @@ class Post(models.Model):
         self.word_count = result.word_count
         self.reading_time = result.reading_time
         self.faq = result.faq
+        self.box_markers = result.markers
+        self.has_affiliate_links = result.affiliate_links or bool(result.markers)
         self.summary = self.description.strip() or result.summary
 
     def save(self, *args, touch=True, rendered=None, **kwargs):
@@ -312,30 +336,3 @@ class Post(models.Model):
         from .. import search
 
         search.index(self)
-
-
-class AffiliateBox(models.Model):
-    """A product card or search box placed in a post; links are built per view."""
-
-    class Placement(models.TextChoices):
-        SUMMARY = "summary", _("After the summary list")
-        END = "end", _("End of the article")
-
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="affiliate_boxes")
-    keyword = models.CharField(
-        _("search keyword"), max_length=200, help_text=_("For example “AWS 資格 テキスト”.")
-    )
-    product_name = models.CharField(_("product name"), max_length=200, blank=True)
-    reason = models.CharField(_("reason"), max_length=300, blank=True)
-    placement = models.CharField(
-        _("placement"), max_length=20, choices=Placement.choices, default=Placement.SUMMARY
-    )
-    position = models.PositiveSmallIntegerField(_("position"), default=0)
-
-    class Meta:
-        ordering = ["position", "id"]
-        verbose_name = _("affiliate box")
-        verbose_name_plural = _("affiliate boxes")
-
-    def __str__(self):
-        return self.product_name or self.keyword

@@ -52,6 +52,32 @@ class AffiliateSettings(SingletonModel):
         default=True,
         help_text=_("Off: boxes show plain search links without affiliate ids."),
     )
+    valuecommerce_sid = models.CharField(
+        _("ValueCommerce sid"), max_length=20, blank=True, help_text=_("With the pid: Yahoo!ショッピング buttons earn through ValueCommerce.")
+    )
+    valuecommerce_pid = models.CharField(_("ValueCommerce pid"), max_length=20, blank=True)
+
+    class PRScope(models.TextChoices):
+        AUTO = "auto", _("Posts with a box or a store link")
+        ALL = "all", _("Every post")
+        CATEGORIES = "categories", _("Posts in the categories marked for it")
+        OFF = "off", _("No post (only where a post asks for it)")
+
+    pr_notice = models.CharField(
+        _("PR notice"),
+        max_length=300,
+        default="本記事にはアフィリエイト広告（PR）が含まれています",
+        help_text=_("Shown under the title of the posts below, as Japan's stealth-marketing rule (景品表示法) asks."),
+    )
+    pr_notice_scope = models.CharField(
+        _("PR notice on"), max_length=20, choices=PRScope.choices, default=PRScope.AUTO
+    )
+    associate_statement = models.CharField(
+        _("Amazon associate statement"),
+        max_length=300,
+        default="Amazonのアソシエイトとして、{site}は適格販売により収入を得ています。",
+        help_text=_("In the footer of every page while an Amazon tag is set; {site} is the site's title."),
+    )
 
     class Meta:
         verbose_name = _("affiliate settings")

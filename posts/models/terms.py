@@ -120,6 +120,12 @@ class Term(models.Model):
 
 
 class Category(Term):
+    pr_notice = models.BooleanField(
+        _("PR notice on its posts"),
+        default=False,
+        help_text=_("With the PR notice on “posts in the categories marked for it”."),
+    )
+
     class Meta(Term.Meta):
         verbose_name = _("category")
         verbose_name_plural = _("categories")

@@ -82,6 +82,14 @@ def delete(key):
     _call("delete", key)
 
 
+def incr(key, timeout):
+    """`key`'s counter plus one (starting at one, kept `timeout` seconds); None when the
+    cache is down."""
+    if _call("add", key, 0, timeout) is None and not available():
+        return None
+    return _call("incr", key)
+
+
 def available():
     """Whether the cache is being used (not left alone after a failure)."""
     return time.monotonic() >= _down_until

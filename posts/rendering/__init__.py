@@ -23,7 +23,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from .sanitizer import AFFILIATE_HOSTS, ALLOWED_TAGS, sanitize
-from . import typography
+from . import markers, typography
 
 __all__ = [
     "AFFILIATE_HOSTS", "ALLOWED_TAGS", "Rendered", "heading_id", "preview_html", "render",
@@ -52,6 +52,8 @@ class Rendered:
     word_count: int = 0
     reading_time: int = 0
     faq: list = field(default_factory=list)
+    markers: list = field(default_factory=list)  # [{"kind", "key"}] (markers.py)
+    affiliate_links: bool = False  # whether the text links to a store
 
 
 class _GoldmarkLinkify(LinkifyIt):
@@ -103,6 +105,7 @@ def _markdown(typographer, east_asian_line_breaks):
     md = MarkdownIt("commonmark", {"html": True, "linkify": True, "highlight": _highlight})
     md.enable(["table", "strikethrough", "linkify"])
     md.linkify = _GoldmarkLinkify()
+    md.core.ruler.after("inline", "kiji_boxes", markers.place)
     # Before text_join, so that escaped characters (still `text_special`) are left alone.
     md.core.ruler.before("text_join", "heading_ids", _heading_ids)
     if typographer:
@@ -171,7 +174,7 @@ def _plain_text(tokens, raw_blocks):
             )
         elif token.type in ("fence", "code_block"):
             lines.append(token.content)
-        elif token.type == "html_block":
+        elif token.type == "html_block" and not markers.is_marker(token):
             raw = _restore_raw_html(token.content, raw_blocks)
             lines.append(html.unescape(nh3.clean(raw, tags=set(), clean_content_tags={"script", "style"})))
     return "\n".join(line.strip() for line in lines if line.strip())
@@ -295,12 +298,15 @@ def render(markdown_text):
     tokens = md.parse(source, env)
     split = _split_point(tokens)
     head, tail = (
-        sanitize(_restore_raw_html(md.renderer.render(part, md.options, env), raw_blocks))
+        markers.finish(sanitize(_restore_raw_html(md.renderer.render(part, md.options, env), raw_blocks)), env)
         for part in (tokens[:split], tokens[split:])
     )
     text = _plain_text(tokens, raw_blocks)
     words = count_words(text)
     return Rendered(
+        markers=env.get("kiji_markers", []),
+        # The sanitizer marks every link to a store sponsored.
+        affiliate_links='rel="sponsored' in head + tail,
         html=head + tail,
         summary_at=len(head),
         toc=_toc(tokens),
@@ -313,9 +319,19 @@ def render(markdown_text):
 
 
 def preview_html(markdown_text):
-    """The editor's live preview (django-markdownx's MARKDOWNX_MARKDOWNIFY_FUNCTION)."""
+    """The editor's live preview (django-markdownx's MARKDOWNX_MARKDOWNIFY_FUNCTION): the
+    body as a page shows it, its markers' boxes included."""
     # Imported here: models import this module.
-    from ..affiliate import tag_amazon_links
-    from ..models import AffiliateSettings
+    from django.utils.html import format_html
 
-    return tag_amazon_links(render(markdown_text).html, AffiliateSettings.load())
+    from ..affiliate import compose_body, pr_notice
+    from ..models import AffiliateSettings, Post
+
+    post = Post(body=markdown_text or "")
+    post.render()
+    settings = AffiliateSettings.load()
+    # The notice as the article shows it under its title, for what the body holds (the
+    # post's own choice and its categories are in the form, not here).
+    notice = pr_notice(post, settings, categories=[])
+    head = format_html('<p class="post__pr" role="note">{}</p>', notice) if notice else ""
+    return head + compose_body(post, settings, counted=False)

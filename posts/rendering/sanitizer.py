@@ -38,7 +38,7 @@ URL_SCHEMES = {"http", "https", "mailto", "tel"}
 
 # Hosts whose links pay the site: marked sponsored, opened in a new tab.
 AFFILIATE_HOSTS = re.compile(
-    r"^https?://(?:[\w-]+\.)*(?:amazon\.co\.jp|amzn\.to|amzn\.asia|rakuten\.co\.jp)(?:[/:?#]|$)",
+    r"^https?://(?:[\w-]+\.)*(?:amazon\.co\.jp|amzn\.to|amzn\.asia|rakuten\.co\.jp|shopping\.yahoo\.co\.jp|valuecommerce\.com)(?:[/:?#]|$)",
     re.IGNORECASE,
 )
 

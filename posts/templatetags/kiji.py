@@ -1,50 +1,37 @@
 from urllib.parse import quote
 
 from django import template
-from django.template.loader import render_to_string
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from .. import seo
-from .. import renditions
-from ..affiliate import amazon_url, rakuten_url, tag_amazon_links
-from ..models import AffiliateBox
+from .. import affiliate, renditions, seo
 
 register = template.Library()
 
 
-@register.inclusion_tag("posts/_affiliate_box.html", takes_context=True)
-def affiliate_box(context, box):
-    """A product card or search box, with links from the current AffiliateSettings."""
-    settings = context["affiliate"]
-    return {
-        "box": box,
-        "affiliate": settings,
-        "amazon_url": amazon_url(box.keyword, settings),
-        "rakuten_url": rakuten_url(box.keyword, settings),
-        "rel": "sponsored noopener" if settings.enabled else "noopener",
-    }
+@register.simple_tag(takes_context=True)
+def post_body(context, post):
+    """The stored body with its boxes and today's store links (affiliate.compose_body)."""
+    return affiliate.compose_body(post, context["affiliate"], context.get("request"), counted=not context.get("is_preview"))
 
 
 @register.simple_tag(takes_context=True)
-def post_body(context, post):
-    """The stored body HTML with the summary boxes after its first list and the
-    configured Amazon tag on pasted Amazon links."""
+def end_boxes(context, post):
+    """The boxes for the end of the article, each as HTML."""
     settings = context["affiliate"]
-    boxes = [box for box in post.affiliate_boxes.all() if box.placement == AffiliateBox.Placement.SUMMARY]
-    at = post.summary_boxes_at
-    head, tail = post.body_html[:at], post.body_html[at:]
-    inserted = "".join(
-        render_to_string("posts/_affiliate_box.html", affiliate_box(context, box)) for box in boxes
-    )
-    # The body was sanitized when it was saved and the boxes are escaped templates.
-    return mark_safe(tag_amazon_links(head, settings) + inserted + tag_amazon_links(tail, settings))
+    counted = not context.get("is_preview")
+    return [mark_safe(affiliate.show_box(box, settings, post, context.get("request"), counted)) for box in affiliate.end_boxes(post)]
 
 
-@register.simple_tag
-def end_boxes(post):
-    """The post's boxes for the end of the article."""
-    return [box for box in post.affiliate_boxes.all() if box.placement == AffiliateBox.Placement.END]
+@register.simple_tag(takes_context=True)
+def pr_notice(context, post):
+    """The advertising notice the post shows under its title, or ""."""
+    return affiliate.pr_notice(post, context["affiliate"])
+
+
+@register.simple_tag(takes_context=True)
+def associate_statement(context):
+    return affiliate.associate_statement(context["affiliate"], context["site"].title)
 
 
 @register.filter
@@ -107,12 +94,10 @@ def share_buttons(context, post):
 @register.inclusion_tag("posts/_cover_picture.html")
 def cover_picture(post, sizes="100vw", loading="lazy", priority=False):
     """The post's cover as a <picture> of its resized WebP and fallback copies; until
-    they are made (on the task queue), the image as it is, with its size."""
+    they are made (a task, queued when the cover changed), the image as it is."""
     found = renditions.current(post)
     context = {"post": post, "sizes": sizes, "loading": loading, "priority": priority}
     if not found:
-        if post.cover:
-            renditions.wanted(post)
         src = post.cover.url if post.cover else ""
         return {**context, "src": src, "width": post.cover_width, "height": post.cover_height}
     url = post.cover.storage.url

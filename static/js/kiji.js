@@ -1,5 +1,6 @@
-/* Kiji's reader-side behaviour: theme switch, copy buttons, back-to-top, ad slots.
-   Every feature here is an enhancement: pages read the same without JavaScript. */
+/* Kiji's reader-side behaviour: theme switch, copy buttons, back-to-top, ad slots,
+   counting views and store clicks. Every feature here is an enhancement: pages read
+   the same without JavaScript. */
 "use strict";
 
 (function () {
@@ -133,11 +134,54 @@
     });
   }
 
+  function beacon(url) {
+    // sendBeacon outlives the page the reader is leaving; fetch with keepalive where
+    // a browser has no beacon. Both POST with no body; Kiji sets readers no cookie.
+    if (navigator.sendBeacon) {
+      navigator.sendBeacon(url);
+    } else if (window.fetch) {
+      fetch(url, { method: "POST", keepalive: true, credentials: "omit" });
+    }
+  }
+
+  function countStoreClicks() {
+    // Store links carry ping="…" (clicks.py): browsers that send pings count the click
+    // themselves and the link stays the store's own. Where ping is off (Firefox), the
+    // same URL goes as a beacon; either way nothing changes where the link goes.
+    if ("ping" in HTMLAnchorElement.prototype && !navigator.userAgent.includes("Firefox")) {
+      return;
+    }
+    document.addEventListener("click", function (event) {
+      const link = event.target.closest && event.target.closest("a[ping][data-kiji-store]");
+      if (link) {
+        beacon(link.getAttribute("ping"));
+      }
+    });
+  }
+
+  function countView() {
+    // Cached pages count too: the count is the browser's, not the server's.
+    // A page the browser prerenders in case it is opened counts once it is.
+    const article = document.querySelector("[data-kiji-view]");
+    if (!article) {
+      return;
+    }
+    if (document.prerendering) {
+      document.addEventListener("prerenderingchange", function () {
+        beacon(article.dataset.kijiView);
+      }, { once: true });
+    } else {
+      beacon(article.dataset.kijiView);
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpThemeToggle();
     setUpCodeCopyButtons();
     setUpShareCopy();
     setUpBackToTop();
     fillAdSlots();
+    countStoreClicks();
+    countView();
   });
 })();

@@ -231,15 +231,16 @@ def new_context(browser, live_server):
 
 @pytest.fixture
 def editorial_groups(transactional_db):
-    """The Writer, Editor and Admin groups, made by the migration that made them.
+    """The Writer, Editor and Admin groups, made by the migrations that made them.
 
     The flush after each browser test empties every table, these groups included, and
     Django's serialized rollback cannot bring them back here: once Playwright runs, the
     test thread holds another connection object than the one the test database's
     contents were serialized on."""
-    migration = importlib.import_module("posts.migrations.0006_editorial_groups")
-    state = MigrationLoader(connection).project_state(("posts", "0006_editorial_groups"))
-    migration.create_groups(state.apps, schema_editor=None)
+    loader = MigrationLoader(connection)
+    for name, function in (("0006_editorial_groups", "create_groups"), ("0014_affiliate_permissions", "grant")):
+        migration = importlib.import_module(f"posts.migrations.{name}")
+        getattr(migration, function)(loader.project_state(("posts", name)).apps, schema_editor=None)
 
 
 def log_in(page, username, password="pw"):
