@@ -10,29 +10,39 @@ one. Latin words and numbers are words of their own ("RTX4090" is rtx 4090, as
 Parts of a query separated by spaces must all match, anywhere in the post.
 
 A post's words are kept in its SearchDocument, written by `index()` whenever the post
-is saved, and the database indexes them (migration 0004 creates what is named here):
+is saved, and the database indexes them (migrations 0004 and 0011 create what is named
+here):
 
 - SQLite: the FTS5 table `posts_search` over posts_searchdocument, kept in step by
   triggers on that table; queries are FTS5 phrases (`"量子 子コ"`, `"rtx"*`).
-- PostgreSQL: the column `words`, generated as to_tsvector('simple', title || ' ' || body)
-  and stored, with a GIN index, and a GIN index on to_tsvector('simple', title) for
-  ranking (the migration says why they are built so); queries are tsqueries
-  (`'量子' <-> '子コ'`, `'rtx':*`). A tsvector keeps positions up to 16,383 and 256
-  positions per word, so in a very long post a phrase may be missed far down the body.
+- PostgreSQL: the columns `words` and `title_words`, generated as
+  to_tsvector('simple', title || ' ' || body) and to_tsvector('simple', title) and
+  stored, each with a GIN index (the migrations say why they are built so); queries are
+  tsqueries (`'量子' <-> '子コ'`, `'rtx':*`). A tsvector keeps positions up to 16,383 and
+  256 positions per word, so in a very long post a phrase may be missed far down the body.
 - Other databases keep no documents and search with `icontains` on the post's own
   title, description and text: no index, no normalisation, fine for a small site.
+
+`search()` ranks every match. The search page uses `Paginator`, which ranks and counts
+at most MAX_RESULTS of them, so that a word found in most posts costs a page about what
+a rare one does.
 
 Posts changed without `save()` (`QuerySet.update()`, raw SQL) need
 `manage.py rebuild_search_index`, as does every post after a change to `tokens()`.
 """
 
+import operator
 import re
 import unicodedata
-from itertools import islice
+from contextlib import contextmanager
+from functools import cached_property, partial, reduce
+from itertools import combinations, islice
+from math import comb, sqrt
 from typing import NamedTuple
 
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.core import paginator
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import BooleanField, Case, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.expressions import RawSQL
 
 from .models import Post, SearchDocument
@@ -55,6 +65,17 @@ _RUN = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<digits>\d+)|(?P<letters>{_LETTER}+)"
 
 # Longer queries are cut, so that no query costs more than a few phrases do.
 MAX_QUERY_LENGTH = 200
+# Search pages rank and count this many results at most; past it they say "1,000+".
+MAX_RESULTS = 1000
+# Past the posts it ranks, a search page reads the newest posts one by one, checking
+# each (on PostgreSQL some 30 µs, for the post's words), but no more than WALK_SCALE × √n
+# of them for n results (474 for the first page, 4,743 for the 100th): a word rarer
+# than that is found through the index and its posts sorted (some 6 µs a post) instead.
+# So neither way costs much more than the better one would have.
+WALK_SCALE = 150
+# Looking for posts with n or more parts of the query in the title asks for every
+# choice of n parts; past this many choices, the posts with fewer are sorted instead.
+MAX_TITLE_COMBINATIONS = 20
 # Where SearchDocument is kept and indexed; elsewhere search falls back to icontains.
 INDEXED_VENDORS = {"sqlite", "postgresql"}
 
@@ -153,10 +174,73 @@ def _parse(query):
 # Written so that the database uses its indexes: the FTS5 table on SQLite; on
 # PostgreSQL, WHERE expressions that are the indexed expressions, word for word.
 _SQLITE_MATCH = "SELECT rowid FROM posts_search WHERE posts_search MATCH %s"
-_POSTGRESQL_MATCH = "SELECT post_id FROM posts_searchdocument WHERE words @@ to_tsquery('simple', %s)"
-_POSTGRESQL_TITLE_MATCH = (
-    "SELECT post_id FROM posts_searchdocument WHERE to_tsvector('simple', title) @@ to_tsquery('simple', %s)"
-)
+_POSTGRESQL_DOCUMENTS = "SELECT post_id FROM posts_searchdocument WHERE "
+_POSTGRESQL_WORDS = "words @@ to_tsquery('simple', %s)"
+_POSTGRESQL_TITLE = "title_words @@ to_tsquery('simple', %s)"
+
+
+class _Unindexed:
+    """Posts found with `icontains` on their own text: no index, for a small site."""
+
+    # How queries about titles are put together from one query per phrase.
+    _every = staticmethod(partial(reduce, operator.and_))
+    _either = staticmethod(partial(reduce, operator.or_))
+
+    def __init__(self, phrases):
+        self.phrases = phrases
+
+    def matches(self, in_title=0):
+        """Posts with every phrase, and `in_title` of them or more in the title."""
+        title = None
+        if in_title:
+            # Any `in_title` of them: either of the ways of choosing them, every one.
+            choices = combinations(self._terms(), in_title)
+            title = self._either([self._every(chosen) for chosen in choices])
+        # A phrase in the title is in the document too, which begins with the title:
+        # with every phrase in the title, the title is all there is to ask.
+        return self._match(in_title < len(self.phrases), title)
+
+    def _terms(self):
+        """One query a phrase, in the database's terms, for `matches()` to combine."""
+        return [Q(title__icontains=phrase.text) for phrase in self.phrases]
+
+    def _match(self, every, title):
+        conditions = [title] if title else []
+        if every:
+            conditions += [
+                Q(title__icontains=phrase.text)
+                | Q(description__icontains=phrase.text)
+                | Q(body_text__icontains=phrase.text)
+                for phrase in self.phrases
+            ]
+        return reduce(operator.and_, conditions)
+
+    def _in_title(self):
+        return self._terms()
+
+    def title_matches(self):
+        """How many of the phrases a post has in its title."""
+        return sum(
+            (Case(When(q, then=Value(1)), default=Value(0), output_field=IntegerField()) for q in self._in_title()),
+            start=Value(0),
+        )
+
+    def having(self, queryset, in_title, exactly=True):
+        """The matches in `queryset` with `in_title` phrases in the title (or more, unless
+        `exactly`), found through the index, ranked."""
+        lookup = "title_matches" if exactly else "title_matches__gte"
+        return (
+            queryset.alias(title_matches=self.title_matches())
+            .filter(self.matches(in_title), **{lookup: in_title})
+            .order_by("-title_matches", "-published_at", "-pk")
+        )
+
+    def newest(self, queryset, in_title):
+        """The matches in `queryset` with `in_title` phrases in the title, checked post by
+        post as `queryset` is read, so that a slice of it reads only as far as it needs."""
+        return queryset.alias(title_matches=self.title_matches()).filter(
+            self.matches(in_title), title_matches=in_title
+        )
 
 
 def _fts5(phrase):
@@ -164,12 +248,23 @@ def _fts5(phrase):
     return quoted + "*" if phrase.prefix else quoted
 
 
-def _sqlite(phrases):
-    """(posts matching, [posts with phrase i in the title]) as Q objects."""
-    expression = " AND ".join(map(_fts5, phrases))
-    return Q(pk__in=RawSQL(_SQLITE_MATCH, [expression])), [
-        Q(pk__in=RawSQL(_SQLITE_MATCH, ["title : " + _fts5(phrase)])) for phrase in phrases
-    ]
+class _SQLite(_Unindexed):
+    """Posts found in the FTS5 table. SQLite reads a match's posts into a temporary
+    index once per query, so checking them as the posts are read costs little."""
+
+    _every = staticmethod(lambda terms: "(" + " AND ".join(terms) + ")")
+    _either = staticmethod(" OR ".join)
+
+    def _terms(self):
+        return list(map(_fts5, self.phrases))
+
+    def _match(self, every, title):
+        expressions = [" AND ".join(map(_fts5, self.phrases))] if every else []
+        expressions += [f"title : ({title})"] if title else []
+        return Q(pk__in=RawSQL(_SQLITE_MATCH, [" AND ".join(expressions)]))
+
+    def _in_title(self):
+        return [Q(pk__in=RawSQL(_SQLITE_MATCH, ["title : " + _fts5(phrase)])) for phrase in self.phrases]
 
 
 def _tsquery(phrase):
@@ -179,42 +274,184 @@ def _tsquery(phrase):
     return "(" + " <-> ".join(terms) + ")"
 
 
-def _postgresql(phrases):
-    return Q(pk__in=RawSQL(_POSTGRESQL_MATCH, [" & ".join(map(_tsquery, phrases))])), [
-        Q(pk__in=RawSQL(_POSTGRESQL_TITLE_MATCH, [_tsquery(phrase)])) for phrase in phrases
-    ]
-
-
-def _unindexed(phrases):
-    matches = Q()
-    for phrase in phrases:
-        matches &= (
-            Q(title__icontains=phrase.text)
-            | Q(description__icontains=phrase.text)
-            | Q(body_text__icontains=phrase.text)
+def _of_document(sql, params, output_field):
+    """`sql` evaluated on the post's search document, for one post at a time."""
+    return Subquery(
+        SearchDocument.objects.filter(post=OuterRef("pk")).values(
+            value=RawSQL(sql, params, output_field=output_field)
         )
-    return matches, [Q(title__icontains=phrase.text) for phrase in phrases]
+    )
 
 
-_BACKENDS = {"sqlite": _sqlite, "postgresql": _postgresql}
+class _PostgreSQL(_Unindexed):
+    """Posts found through the GIN indexes; a post's title is checked on its own
+    document (a short, stored tsvector), never by reading every post whose title has
+    the phrase."""
+
+    _every = staticmethod(lambda terms: "(" + " & ".join(terms) + ")")
+    _either = staticmethod(" | ".join)
+
+    def _terms(self):
+        return list(map(_tsquery, self.phrases))
+
+    def _match(self, every, title):
+        conditions, params = [], []
+        if every:
+            conditions.append(_POSTGRESQL_WORDS)
+            params.append(" & ".join(self._terms()))
+        if title:
+            conditions.append(_POSTGRESQL_TITLE)
+            params.append(title)
+        return Q(pk__in=RawSQL(_POSTGRESQL_DOCUMENTS + " AND ".join(conditions), params))
+
+    def _title_count(self):
+        return " + ".join([f"({_POSTGRESQL_TITLE})::int"] * len(self.phrases)), self._terms()
+
+    def title_matches(self):
+        return _of_document(*self._title_count(), IntegerField())
+
+    def newest(self, queryset, in_title):
+        # One subquery per post, which PostgreSQL cannot turn into a join, so that it
+        # reads the posts in the queryset's order and stops at the slice's end; the
+        # title first, as reading `words` (some 20 kB, from the TOAST table) costs more.
+        count, params = self._title_count()
+        sql, params = f"({count}) = %s", [*params, in_title]
+        if in_title < len(self.phrases):  # as in matches()
+            sql, params = f"{sql} AND {_POSTGRESQL_WORDS}", [*params, " & ".join(self._terms())]
+        return queryset.filter(_of_document(sql, params, BooleanField()))
+
+
+_BACKENDS = {"sqlite": _SQLite, "postgresql": _PostgreSQL}
+
+
+def _index(queryset, phrases):
+    return _BACKENDS.get(connections[queryset.db].vendor, _Unindexed)(phrases)
 
 
 def search(queryset, query):
     """The posts of `queryset` that match `query`, those with more of its parts in the
-    title first, then the newest; none for a blank query."""
+    title first, then the newest; none for a blank query. Every match is ranked: for
+    pages of a search that may find thousands, use `Paginator`."""
     phrases = _parse(query)
     if not phrases:
         return queryset.none()
-    matches, in_title = _BACKENDS.get(connections[queryset.db].vendor, _unindexed)(phrases)
-    title_matches = sum(
-        (Case(When(q, then=Value(1)), default=Value(0), output_field=IntegerField()) for q in in_title),
-        start=Value(0),
-    )
+    index = _index(queryset, phrases)
     return (
-        queryset.filter(matches)
-        .annotate(title_matches=title_matches)
+        queryset.filter(index.matches())
+        .annotate(title_matches=index.title_matches())
         .order_by("-title_matches", "-published_at", "-pk")
     )
+
+
+@contextmanager
+def _through_indexes(using):
+    """On PostgreSQL, a transaction whose queries read tables through their indexes.
+
+    PostgreSQL does not count the cost of reading `words` (a tsvector of some 20 kB,
+    stored apart from its row) when it weighs reading every document instead of
+    using an index, and it overrates a prefix's scan of the GIN index: for "mixtral" in
+    100,000 posts it read all 100,000 documents (0.7 s) rather than the 1,034 that the
+    index finds (3 ms). With sequential scans off, it uses the index whatever it thinks.
+    These queries take milliseconds, so they are not worth JIT compilation (20 ms, for
+    the sorts that look costly) or parallel workers (a few ms to start) either."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    # No savepoint inside a transaction already open: these queries only read.
+    with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true),"
+            " set_config('max_parallel_workers_per_gather', '0', true)"
+        )
+        yield
+
+
+class Paginator(paginator.Paginator):
+    """`search(queryset, query)` in pages, ranked as it ranks, as far as MAX_RESULTS:
+    past that, `count` is MAX_RESULTS and `is_capped` is true.
+
+    Ranking every match of a common word would read tens of thousands of posts; a page
+    reads a bounded number instead. The posts with every phrase are fetched through the
+    index, up to MAX_RESULTS + 1 of them; if there are more, those with a phrase or more
+    in the title; if still too many, with two or more, and so on. The first set that
+    fits is ranked in full and comes first. The rest of the results are the posts with
+    one phrase fewer in the title, newest first: read from the newest posts one by one,
+    which is quick for a word in many of them, or, for a word that few of the newest
+    posts have, found through the index and sorted (see WALK_SCALE)."""
+
+    def __init__(self, queryset, query, per_page):
+        super().__init__(queryset, per_page, allow_empty_first_page=True)
+        self.phrases = _parse(query)
+
+    @cached_property
+    def _ranking(self):
+        """(the ranked posts as (pk, title matches), best first; and, if the results go
+        on past them, which: those with this many phrases in the title, or this many or
+        more (`having()`'s arguments))."""
+        if not self.phrases:
+            return [], None
+        index = _index(self.object_list, self.phrases)
+        posts = self.object_list.order_by().prefetch_related(None)
+        with _through_indexes(posts.db):
+            for in_title in range(len(self.phrases) + 1):
+                if in_title > 1 and comb(len(self.phrases), in_title) > MAX_TITLE_COMBINATIONS:
+                    return [], (in_title - 1, False)
+                # Ranked by the database, which returns two integers a post: loading a
+                # thousand timestamps here would take longer than the query.
+                found = posts.filter(index.matches(in_title)).values_list("pk", flat=True)[: MAX_RESULTS + 1]
+                if not connections[posts.db].features.allow_sliced_subqueries_with_in:
+                    found = list(found)  # MySQL and MariaDB
+                rows = list(
+                    posts.filter(pk__in=found)
+                    .annotate(title_matches=index.title_matches())
+                    .order_by("-title_matches", "-published_at", "-pk")
+                    .values_list("pk", "title_matches")
+                )
+                if len(rows) <= MAX_RESULTS:
+                    return rows, (in_title - 1, True) if in_title else None
+        return [], (len(self.phrases), True)
+
+    @cached_property
+    def count(self):
+        ranked, rest = self._ranking
+        return MAX_RESULTS if rest else len(ranked)
+
+    @property
+    def is_capped(self):
+        """Whether more posts match than the pages reach."""
+        return self._ranking[1] is not None
+
+    def page(self, number):
+        number = self.validate_number(number)
+        start = (number - 1) * self.per_page
+        size = min(self.per_page, self.count - start)
+        ranked, rest = self._ranking
+        pks = [pk for pk, _ in ranked[start : start + size]]
+        if rest and len(pks) < size:
+            pks += self._rest(rest, max(0, start - len(ranked)), size - len(pks))
+        posts = self.object_list.in_bulk(pks)
+        return self._get_page([posts[pk] for pk in pks if pk in posts], number, self)
+
+    def _rest(self, rest, skip, size):
+        """The pks of `size` posts of the rest of the results, after `skip` of them."""
+        in_title, exactly = rest
+        index = _index(self.object_list, self.phrases)
+        posts = self.object_list.order_by("-published_at", "-pk").prefetch_related(None)
+        with _through_indexes(posts.db):
+            if exactly:
+                # Posts with a phrase in the title are looked for by their titles first,
+                # which costs a tenth of reading their words: ten times as far.
+                walk = max(1, round(WALK_SCALE * sqrt(skip + size) * (10 if in_title else 1)))
+                oldest = list(posts.values_list("published_at", flat=True)[walk - 1 : walk])
+                newest = index.newest(posts.filter(published_at__gte=oldest[0]) if oldest else posts, in_title)
+                found = list(newest.values_list("pk", flat=True)[skip : skip + size])
+                if len(found) == size or not oldest:
+                    return found
+            # Sorted by the title count first, which no index holds, so that PostgreSQL
+            # finds the posts through the GIN index rather than reading them in order.
+            ranked = index.having(posts, in_title, exactly)
+            return list(ranked.values_list("pk", flat=True)[skip : skip + size])
 
 
 def _normalised(text):

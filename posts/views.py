@@ -175,8 +175,11 @@ def tag_detail(request, slug, page=1):
 
 def search(request):
     query = request.GET.get("q", "").strip()
-    posts = site_search.search(Post.objects.published().for_list(), query)
-    page_obj = _paginate(posts, request.GET.get("page", 1))
+    paginator = site_search.Paginator(Post.objects.published().for_list(), query, settings.KIJI_POSTS_PER_PAGE)
+    try:
+        page_obj = paginator.page(request.GET.get("page", 1))
+    except (EmptyPage, PageNotAnInteger):
+        raise Http404("No such page")
     return render(
         request,
         "posts/search.html",

@@ -1,7 +1,9 @@
+import itertools
 import re
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from posts import search
@@ -170,10 +172,96 @@ def test_a_search_page_costs_the_same_queries_for_one_result_or_ten(client, djan
         make_post(title=f"GPU{number}", categories=["AI", "ハードウェア"])
     client.get("/")  # the site settings are now cached
 
-    # The count, the page of posts, their categories, their text for the excerpts.
+    # The ranked matches with their count, the page of posts, their categories, their
+    # text for the excerpts; on PostgreSQL first the setting that keeps it on its indexes.
+    expected = 5 if connection.vendor == "postgresql" else 4
     for query in ["量子", "GPU"]:
-        with django_assert_num_queries(4):
+        with django_assert_num_queries(expected):
             client.get(f"/search/?q={query}")
+
+
+def every_page(client, query):
+    """The titles on every page of results for `query`, in order, as far as they go."""
+    titles, number = [], 1
+    while (response := client.get("/search/", {"q": query, "page": number})).status_code == 200:
+        titles += found(client, f"/search/?q={query}&page={number}")
+        number += 1
+    assert response.status_code == 404
+    return titles
+
+
+def test_up_to_the_cap_the_count_is_exact(client, monkeypatch):
+    monkeypatch.setattr(search, "MAX_RESULTS", 12)
+    for number in range(12):
+        make_post(title=f"ニュース{number:02}", body="量子の話。")
+
+    html = client.get("/search/?q=量子").content.decode()
+    assert "12 件見つかりました" in html and "以上" not in html
+
+
+def test_past_the_cap_the_count_says_so_and_the_pages_stop_there(client, monkeypatch):
+    monkeypatch.setattr(search, "MAX_RESULTS", 12)
+    for number in range(14):
+        make_post(title=f"ニュース{number:02}", body="量子の話。")
+
+    html = client.get("/search/?q=量子").content.decode()
+    assert "12 件以上見つかりました。上位 12 件を表示しています。" in html
+    assert "1 / 2 ページ" in html
+    assert [len(found(client, f"/search/?q=量子&page={number}")) for number in [1, 2]] == [10, 2]
+    # The newest first, none of them with the word in the title.
+    assert every_page(client, "量子") == [f"ニュース{number:02}" for number in range(12)]
+
+
+def test_a_common_word_in_titles_past_the_cap_lists_the_newest_of_those_titles(client, monkeypatch):
+    monkeypatch.setattr(search, "MAX_RESULTS", 3)
+    for number in range(5):
+        make_post(title=f"本文だけ{number}", body="量子の話。")
+    for number in range(5):
+        make_post(title=f"量子の題{number}")
+
+    assert every_page(client, "量子") == ["量子の題0", "量子の題1", "量子の題2"]
+
+
+def test_the_ranking_is_the_same_whatever_the_cap(client, monkeypatch):
+    now = timezone.now()
+    # Titles with both parts, one, or none, published in an order that the ranking
+    # must not follow; and posts with only one part, which never match.
+    posts = [
+        ("量子とGPUの両方A", "", 9), ("量子とGPUの両方B", "", 2),
+        ("量子の題A", "GPUの話。", 1), ("GPUの題A", "量子の話。", 8), ("量子の題B", "GPUの話。", 5),
+        ("GPUの題B", "量子の話。", 11), ("どちらも本文A", "量子とGPU。", 3), ("どちらも本文B", "量子とGPU。", 4),
+        ("どちらも本文C", "量子とGPU。", 6), ("どちらも本文D", "量子とGPU。", 7), ("どちらも本文E", "量子とGPU。", 10),
+        ("どちらも本文F", "量子とGPU。", 12), ("量子だけ", "量子の話。", 0), ("GPUだけ", "GPUの話。", 13),
+    ]  # fmt: skip
+    for title, body, days in posts:
+        make_post(title=title, body=body or "本文。", published_at=now - timezone.timedelta(days=days))
+    ranked = [post.title for post in search.search(Post.objects.published(), "量子 GPU")]
+    assert ranked[:6] == ["量子とGPUの両方B", "量子とGPUの両方A", "量子の題A", "量子の題B", "GPUの題A", "GPUの題B"]
+    assert len(ranked) == 12
+
+    # Every way of finding the first posts: all of them ranked (12 and more); those with
+    # a part in the title ranked, then the newest (7, 11); those with both, then the
+    # newest with one (3, 5); the newest with both (1).
+    # The newest are read post by post, or, when few of the newest posts match, found
+    # through the index and sorted (WALK_SCALE 0). And again where there is no index.
+    for backends in [search._BACKENDS, {}]:
+        monkeypatch.setattr(search, "_BACKENDS", backends)
+        for cap, walk in itertools.product([1, 3, 5, 7, 11, 12, 100], [100, 0]):
+            monkeypatch.setattr(search, "MAX_RESULTS", cap)
+            monkeypatch.setattr(search, "WALK_SCALE", walk)
+            assert every_page(client, "量子 GPU") == ranked[:cap], (backends, cap, walk)
+
+
+def test_with_too_many_parts_to_look_up_in_titles_the_ranking_is_the_same(client, monkeypatch):
+    monkeypatch.setattr(search, "MAX_RESULTS", 2)
+    monkeypatch.setattr(search, "MAX_TITLE_COMBINATIONS", 1)
+    now = timezone.now()
+    make_post(title="量子の題", body="GPU TPU", published_at=now - timezone.timedelta(days=1))
+    make_post(title="量子とGPUとTPUの題", published_at=now - timezone.timedelta(days=2))
+    make_post(title="GPUの題", body="量子 TPU", published_at=now - timezone.timedelta(days=3))
+    make_post(title="本文だけ", body="量子 GPU TPU", published_at=now - timezone.timedelta(hours=1))
+
+    assert every_page(client, "量子 GPU TPU") == ["量子とGPUとTPUの題", "量子の題"]
 
 
 def test_databases_without_an_index_search_the_text_directly(monkeypatch):
@@ -186,8 +274,11 @@ def test_databases_without_an_index_search_the_text_directly(monkeypatch):
     assert [post.title for post in results] == ["量子ニュース", "別の話"]
 
 
-def _plan(queryset):
-    sql, params = queryset.query.sql_with_params()
+def _plan(queryset_or_sql):
+    if isinstance(queryset_or_sql, str):
+        sql, params = queryset_or_sql, None
+    else:
+        sql, params = queryset_or_sql.query.sql_with_params()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Tiny test tables are cheaper to read whole, or row by row through their
@@ -212,16 +303,23 @@ def test_sqlite_searches_through_its_fts5_table():
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the GIN indexes are PostgreSQL's")
-def test_postgresql_searches_through_its_gin_indexes():
-    make_post(title="量子ニュース")
+def test_postgresql_searches_through_its_gin_indexes(client, monkeypatch):
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'posts_searchdocument'"
         )
         indexes = dict(cursor.fetchall())
     assert "USING gin (words)" in indexes["posts_searchdocument_words"]
-    assert "USING gin (to_tsvector('simple'::regconfig, title))" in indexes["posts_searchdocument_title"]
+    assert "USING gin (title_words)" in indexes["posts_searchdocument_title"]
 
-    plan = _plan(search.search(Post.objects.published(), "量子 rtx"))
-    assert "Bitmap Index Scan on posts_searchdocument_words" in plan
-    assert "Bitmap Index Scan on posts_searchdocument_title" in plan
+    # Past the cap, so that the page also looks for the parts in titles.
+    monkeypatch.setattr(search, "MAX_RESULTS", 1)
+    make_post(title="量子ニュース", body="RTX 4090")
+    make_post(title="RTXニュース", body="量子")
+    with CaptureQueriesContext(connection) as captured:
+        client.get("/search/?q=量子 rtx")
+    plans = "\n".join(
+        _plan(query["sql"]) for query in captured.captured_queries if "posts_searchdocument" in query["sql"]
+    )
+    assert "Bitmap Index Scan on posts_searchdocument_words" in plans
+    assert "Bitmap Index Scan on posts_searchdocument_title" in plans
