@@ -6,7 +6,7 @@ PORT ?= 8000
 # The demo always runs on its own SQLite file, whatever DATABASE_URL says.
 RUN_ENV := DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/db.sqlite3
 
-.PHONY: run test bench-import bench-pages bench-serve cluster-demo clean messages
+.PHONY: run test bench-import bench-pages bench-serve bench-explain cluster-demo clean messages
 
 $(PY):
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -23,7 +23,7 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 # The task worker runs beside the server (related posts, cover copies, stored pages);
 # both stop with Ctrl-C.
 run: $(VENV)/.installed
-	@$(PY) -m cms.freeport $(PORT)
+	@$(PY) -m cms.freeport "$(PORT)"
 	$(RUN_ENV) $(PY) manage.py migrate --noinput
 	$(RUN_ENV) $(PY) manage.py load_demo --port $(PORT)
 	@$(RUN_ENV) $(PY) manage.py db_worker --queue-name default & worker=$$!; \
@@ -52,6 +52,11 @@ bench-pages: $(VENV)/.installed
 # + Redis; the import takes minutes, so `ARGS="--reuse /tmp/kiji-serve"` keeps it.
 bench-serve: $(VENV)/.installed
 	$(PY) benchmarks/serve.py $(ARGS)
+
+# The plans of the queries behind an article, the home, a tag page and a search, on a
+# filled database: `make bench-explain ARGS="--database-url postgres://…"`.
+bench-explain: $(VENV)/.installed
+	$(PY) benchmarks/explain.py $(ARGS)
 
 # Two nodes sharing PostgreSQL (SQLite when it is not there), Redis and media on S3
 # (moto's server, from the test tools): a publish on A seen on B, an upload on A served

@@ -9,6 +9,7 @@ from django.utils.module_loading import import_string
 from django_tasks import task
 
 from . import pages, related, renditions
+from .models import MediaImage
 from .pagecache.versions import bump, post_tag
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,13 @@ def refresh_related():
         changed = related.refresh()
         bump({post_tag(pk) for pk in changed})
     return len(changed)
+
+
+@task()
+def make_library_copies(image_id):
+    """Make the resized copies of a media-library image, which the admin's lists show."""
+    image = MediaImage.objects.filter(pk=image_id).first()
+    return bool(image and image.make_renditions())
 
 
 @task()
@@ -46,10 +54,7 @@ def publication_due(post_id):
 @task()
 def make_renditions(name):
     """Resize the cover stored as `name` for every post that shows it."""
-    with transaction.atomic():
-        ids = renditions.store(name)
-        bump({post_tag(pk) for pk in ids})
-    return len(ids)
+    return len(renditions.store(name))
 
 
 @task()

@@ -12,12 +12,13 @@ from typing import NamedTuple
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from PIL import Image, ImageCms, ImageOps, ImageSequence, UnidentifiedImageError, features
 
-from .models import MediaImage, Post
+from .models import MediaImage
+from .tasks import make_library_copies
 
 logger = logging.getLogger(__name__)
 
@@ -265,56 +266,51 @@ def source_digest(upload):
         upload.seek(0)
 
 
-def add_to_library(prepared, *, original_name="", user=None, digest="", source=""):
-    """Keep a file made by `prepare_upload` in the media library; the new MediaImage."""
-    return MediaImage.objects.create(
+def add_to_library(prepared, *, original_name="", user=None, digest="", source="", alt=""):
+    """Keep a file made by `prepare_upload` in the media library, with its alt text;
+    the new MediaImage. Its resized copies are made on the task queue."""
+    image = MediaImage.objects.create(
         file=prepared,
         size=prepared.size,
-        original_name=original_name[: MediaImage._meta.get_field("original_name").max_length],
+        original_name=_fit(original_name, "original_name"),
+        alt=_fit(" ".join(alt.split()), "alt"),
         uploaded_by=user,
         source_digest=digest,
         source=source,
     )
+    make_copies_after_commit(image)
+    return image
 
 
-def store_upload(upload, user=None):
-    """Keep an editor upload, prepared for the web, in the media library; return its URL."""
+def store_upload(upload, user=None, alt=""):
+    """Keep an editor upload, prepared for the web, in the media library with its alt
+    text; return its URL."""
     image = add_to_library(
-        prepare_upload(upload), original_name=upload.name, user=user, digest=source_digest(upload)
+        prepare_upload(upload), original_name=upload.name, user=user, digest=source_digest(upload), alt=alt
     )
     return image.file.url
 
 
 def add_cover_to_library(post, original_name, user=None):
-    """List `post`'s newly uploaded cover in the media library, as the same stored file."""
-    return MediaImage.objects.create(
+    """List `post`'s newly uploaded cover in the media library, as the same stored file,
+    with the cover's alt text."""
+    image = MediaImage.objects.create(
         file=post.cover.name,
         width=post.cover_width or 0,
         height=post.cover_height or 0,
         size=post.cover.size,
-        original_name=original_name[: MediaImage._meta.get_field("original_name").max_length],
+        original_name=_fit(original_name, "original_name"),
+        alt=_fit(" ".join(post.cover_alt.split()), "alt"),
         uploaded_by=user,
     )
+    make_copies_after_commit(image)
+    return image
 
 
-def posts_using(media_images):
-    """{image pk: [posts]} of the posts whose body holds each image's URL or stored name
-    (which outlasts a change of MEDIA_URL) or whose cover is its file, in one query for
-    all of `media_images`."""
-    media_images = list(media_images)
-    usage = {image.pk: [] for image in media_images}
-    if not media_images:
-        return usage
-    marks = {image.pk: {image.file.name, image.file.url} for image in media_images}
-    match = Q(cover__in=[image.file.name for image in media_images])
-    for mark in set().union(*marks.values()):
-        match |= Q(body__contains=mark)
-    # The candidates' bodies are read to tell which image each post holds (and
-    # because SQLite's LIKE ignores case); a cover's size, or Django reads it per post.
-    candidates = Post.objects.filter(match).only("title", "body", "cover", "cover_width", "cover_height")
-    for post in candidates.order_by("title"):
-        for image in media_images:
-            if post.cover.name == image.file.name or any(mark in post.body for mark in marks[image.pk]):
-                usage[image.pk].append(post)
-    return usage
+def _fit(text, field):
+    return (text or "")[: MediaImage._meta.get_field(field).max_length]
 
+
+def make_copies_after_commit(image):
+    """Queue the resized copies of a library image, for once it is committed."""
+    transaction.on_commit(lambda: make_library_copies.enqueue(image.pk))

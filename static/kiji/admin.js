@@ -186,3 +186,58 @@
     }
   });
 })();
+
+/* "Insert box": a box marker on a line of its own at the cursor, {{< product slug >}}
+   for a product of the registry (the list offers them) or {{< affiliate "keyword" >}}
+   for anything else; the live preview shows the box at once. */
+(function () {
+  function marker(value, products) {
+    const key = value.replace(/["\n\r]/g, " ").trim();
+    if (!key) {
+      return "";
+    }
+    return products.has(key) ? "{{< product " + key + " >}}" : '{{< affiliate "' + key + '" >}}';
+  }
+
+  function insertLine(editor, line) {
+    const before = editor.value.slice(0, editor.selectionStart);
+    const after = editor.value.slice(editor.selectionEnd);
+    const lead = before === "" || before.endsWith("\n\n") ? "" : before.endsWith("\n") ? "\n" : "\n\n";
+    const trail = after.startsWith("\n\n") ? "" : after.startsWith("\n") ? "\n" : "\n\n";
+    editor.value = before + lead + line + trail + after;
+    const caret = (before + lead + line + trail).length;
+    editor.setSelectionRange(caret, caret);
+    editor.focus();
+    editor.dispatchEvent(new Event("input", { bubbles: true })); // the preview and autosave follow
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    const tools = document.querySelector(".kiji-box-insert");
+    const editor = document.getElementById("id_body");
+    if (!tools || !editor) {
+      return;
+    }
+    const products = new Set(Array.from(tools.querySelectorAll("datalist option"), function (option) {
+      return option.value;
+    }));
+    (editor.closest(".markdownx") || editor).before(tools);
+    tools.hidden = false;
+    const input = tools.querySelector("input");
+    const insert = function () {
+      const line = marker(input.value, products);
+      if (line) {
+        insertLine(editor, line);
+        input.value = "";
+      } else {
+        input.focus();
+      }
+    };
+    tools.querySelector("button").addEventListener("click", insert);
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        event.preventDefault(); // not the form's submit
+        insert();
+      }
+    });
+  });
+})();

@@ -107,7 +107,7 @@ def test_the_markdownx_editor_and_its_live_preview_work_under_the_policy(watched
         '<strong style="font-size:16px">製品カード</strong></div>\n'
     )
 
-    preview = page.locator(".markdownx-preview")
+    preview = page.frame_locator(".kiji-preview__frame.is-current")  # the live preview: the article page, in a frame
     expect(preview.locator("h2").filter(has_text="ポリシーの下で")).to_be_visible()
     card = preview.locator("div").filter(has_text="製品カード").last
     assert card.evaluate("div => getComputedStyle(div).paddingTop") == "16px"  # its style attribute applies

@@ -82,14 +82,19 @@ def test_a_post_goes_from_a_writers_draft_through_review_to_a_scheduled_publicat
     editor_box = writer.locator("#id_body")
     editor_box.click()
     editor_box.press_sequentially(BODY)
-    preview = writer.locator(".markdownx-preview")
-    expect(preview.locator("table td").filter(has_text="10GB")).to_be_visible()
+    # The live preview is the article page, in a frame (static/kiji/editor-preview.js).
+    preview = writer.frame_locator(".kiji-preview__frame.is-current")
+    expect(preview.locator(".post__body table td").filter(has_text="10GB")).to_be_visible()
     writer.evaluate(DROP_PNG, ["#id_body", base64.b64encode(image_bytes("PNG", (320, 200))).decode()])
+    # The editor asks for the image's alternative text first, the file's name as the default.
+    expect(writer.locator("#kiji-alt-text")).to_have_value("VRAMの表")
+    writer.locator(".kiji-alt button[value=insert]").click()
     expect(editor_box).to_have_value(IMAGE_CODE)
     assert editor_box.input_value().startswith(BODY)
-    dropped = preview.locator('img[src^="/media/"]')
+    dropped = preview.locator('.post__body img[src^="/media/"]')
     expect(dropped).to_be_visible()
-    writer.wait_for_function(IMAGE_LOADED, arg=dropped.element_handle())
+    dropped.evaluate("image => image.decode()")  # a handle cannot leave its frame for wait_for_function
+    assert dropped.evaluate(IMAGE_LOADED)
     screenshot(writer, "editor", widths=(1280,))
     writer.locator('[name="_continue"]').click()
 
@@ -190,5 +195,5 @@ def test_text_typed_but_not_saved_is_offered_back_when_the_form_is_opened_again(
 
     expect(body).to_have_value("最初の一文。\n\n保存する前に閉じた段落。")
     expect(notice).to_be_hidden()
-    expect(page.locator(".markdownx-preview")).to_contain_text("保存する前に閉じた段落。")
+    expect(page.frame_locator(".kiji-preview__frame.is-current").locator(".post__body")).to_contain_text("保存する前に閉じた段落。")
     assert Post.objects.get(pk=post.pk).body == "最初の一文。"

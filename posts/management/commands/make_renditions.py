@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import connections, transaction
 
 from posts import renditions
-from posts.models import Post
+from posts.models import MediaImage, Post
 from posts.pagecache import bump, post_tag
 
 
@@ -27,8 +27,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, workers=None, verbosity=1, **options):
         names = set(Post.objects.exclude(cover="").values_list("cover", flat=True).distinct())
-        # Forked workers must not share this process's database connection.
-        connections.close_all()
+        # Forked workers must not share this process's database connection; inside a
+        # transaction (a caller's, or a test's) closing it would lose the transaction, and
+        # the workers never touch the database anyway.
+        if not any(conn.in_atomic_block for conn in connections.all(initialized_only=True)):
+            connections.close_all()
         made, failed = {}, []
         with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
             for name, found in pool.map(_make, sorted(names), chunksize=4):
@@ -45,8 +48,11 @@ class Command(BaseCommand):
                 bump({post_tag(pk) for pk in ids})
         for name in failed:
             self.stderr.write(f"{name}: cannot be read: pages show it without resized copies")
+        # The library's images, for the admin's thumbnails: few, and each made once.
+        library = [image for image in MediaImage.objects.all() if not image.current_renditions()]
+        library_made = sum(bool(image.make_renditions()) for image in library)
         if verbosity:
             self.stdout.write(
                 f"Cover renditions: {len(names)} distinct cover files, {updated} posts updated, "
-                f"{len(failed)} failed."
+                f"{len(failed)} failed; {library_made} of {len(library)} library images without copies given them."
             )
