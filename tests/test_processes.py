@@ -69,7 +69,7 @@ def test_a_scheduled_post_appears_within_a_second_of_its_time(site):
     env, base = site
     for _ in range(30):
         get(f"{base}/")
-    due = float(manage(env, script=CREATE.format(title="予約の記事", slug="scheduled", ahead=3)).split()[-1])
+    due = float(manage(env, script=CREATE.format(title="予約の記事", slug="scheduled", ahead=6)).split()[-1])
     assert "予約の記事" not in get(f"{base}/")[1]
 
     seen_at = until(lambda: "予約の記事" in get(f"{base}/")[1])
