@@ -291,6 +291,17 @@ KIJI_CDN_PURGE_HOOK = os.environ.get("CDN_PURGE_HOOK", "")
 # The sitemap protocol's cap on URLs per file; past it /sitemap.xml becomes an index.
 KIJI_SITEMAP_LIMIT = 50_000
 
+# The write API (posts/api/, docs/api.md).
+KIJI_API_RATE = int(os.environ.get("KIJI_API_RATE", "120"))  # requests a minute per token
+KIJI_API_IDEMPOTENCY_HOURS = int(os.environ.get("KIJI_API_IDEMPOTENCY_HOURS", "24"))
+KIJI_API_SITE_HOSTS = [host for host in os.environ.get("KIJI_API_SITE_HOSTS", "").split(",") if host]
+KIJI_SITE_URL = os.environ.get("KIJI_SITE_URL", "")
+KIJI_WEBHOOK_ATTEMPTS = int(os.environ.get("KIJI_WEBHOOK_ATTEMPTS", "6"))
+KIJI_WEBHOOK_BACKOFF = int(os.environ.get("KIJI_WEBHOOK_BACKOFF", "30"))
+KIJI_WEBHOOK_TIMEOUT = float(os.environ.get("KIJI_WEBHOOK_TIMEOUT", "10"))
+KIJI_DIGEST_PUBLISH = env_bool("KIJI_DIGEST_PUBLISH", False)
+KIJI_DIGEST_CATEGORY = os.environ.get("KIJI_DIGEST_CATEGORY", "")
+
 # django-markdownx: the preview uses the same renderer as published pages, and
 # both endpoints are Kiji's own staff-only views (markdownx's own are open to anyone).
 MARKDOWNX_MARKDOWNIFY_FUNCTION = "posts.rendering.preview_html"

@@ -8,6 +8,7 @@ from posts import faults
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", faults.healthz, name="healthz"),
+    path("api/v1/", include("posts.api.urls")),
     path("", include("posts.urls")),
 ]
 

@@ -2,9 +2,11 @@
 
 import reversion
 
+from .affiliate import AffiliateBox, ClickCount, Product, ViewCount
+from .api import ApiExternalId, ApiIdempotency, ApiPolicy, ApiProblem, ApiToken, ApiWrite, DigestRun, Webhook, WebhookDelivery  # noqa: F401
 from .caching import CacheTag, ContentVersion
 from .media import MediaImage, _media_path
-from .posts import AffiliateBox, Post, PostQuerySet, expired_q, published_q, scheduled_q
+from .posts import Post, PostQuerySet, expired_q, published_q, scheduled_q
 from .redirects import Redirect
 from .related import RelatedBacklog, RelatedPost, RenderBacklog
 from .search import SearchDocument
@@ -12,10 +14,10 @@ from .site import AffiliateSettings, SingletonModel, SiteSettings
 from .terms import Category, SlugField, Tag, Term, TermQuerySet
 
 __all__ = [
-    "AffiliateBox", "AffiliateSettings", "CacheTag", "Category", "ContentVersion", "MediaImage",
-    "Post", "PostQuerySet", "Redirect", "RelatedBacklog", "RelatedPost", "RenderBacklog",
-    "SearchDocument", "SingletonModel", "SiteSettings", "SlugField", "Tag", "Term",
-    "TermQuerySet", "_media_path", "expired_q", "published_q", "scheduled_q",
+    "AffiliateBox", "AffiliateSettings", "CacheTag", "Category", "ClickCount", "ContentVersion",
+    "MediaImage", "Post", "PostQuerySet", "Product", "Redirect", "RelatedBacklog", "RelatedPost",
+    "RenderBacklog", "SearchDocument", "SingletonModel", "SiteSettings", "SlugField", "Tag",
+    "Term", "TermQuerySet", "ViewCount", "_media_path", "expired_q", "published_q", "scheduled_q",
 ]  # fmt: skip
 
 # Revisions keep what people edit; what save() derives from it is made again on revert.
