@@ -4,6 +4,7 @@ published page, the address and the search and share previews, focus mode; and t
 screenshots docs/editor.md shows (docs/screenshots/editor-desktop.png, -phone.png)."""
 
 import base64
+import os
 import re
 from pathlib import Path
 
@@ -12,9 +13,13 @@ import pytest
 from posts.models import MediaImage, Post
 from tests.conftest import image_bytes, make_post, member
 
-from .conftest import expect, log_in
+from .conftest import SCREENSHOTS, expect, log_in
 
-DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The pictures go to test-artifacts/, and to docs/ only when asked
+# (KIJI_DOCS_SCREENSHOTS=1), so that a test run never changes the tree.
+DOCS_SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots" if os.environ.get("KIJI_DOCS_SCREENSHOTS") else SCREENSHOTS
+)
 ARTICLE = "/posts/local-llm-quantization/"
 ADD = "/admin/posts/post/add/"
 
