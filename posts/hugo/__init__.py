@@ -2,7 +2,8 @@
 
 `frontmatter` reads files as Hugo does, `cleanup` makes their bodies Kiji's, `covers`
 brings their images through the upload pipeline, `importer` puts it together one file
-at a time, and `exporter` writes the backup format.
+at a time (`extras`: products, term pages and settings), and `exporter` writes the
+backup format.
 """
 
 from .cleanup import clean_body, read_affiliate_block, rewrite_post_links
