@@ -342,3 +342,35 @@ def diff_rows(html):
     collector.feed(html)
     collector.close()
     return {label: ("\n".join(before), "\n".join(after)) for label, (before, after) in collector.rows.items()}
+
+
+# The migrations that make the Writer, Editor and Admin groups and give them their
+# permissions, with the function each runs.
+GROUP_MIGRATIONS = [
+    ("0006_editorial_groups", "create_groups"),
+    ("0012_admin_sign_in_permissions", "grant"),
+    ("0014_affiliate_permissions", "grant"),
+    ("0016_redirect_permissions", "grant"),
+    ("0017_api", "grant"),
+]
+
+
+@pytest.fixture
+def editorial_groups(transactional_db):
+    """The Writer, Editor and Admin groups, made by the migrations that made them, for
+    tests with committed rows (a live server).
+
+    The flush after each transactional test empties every table, these groups
+    included, and Django's serialized rollback cannot bring them back: the flush makes
+    the content types and permissions again, which the serialized rows then clash with
+    (and once Playwright runs, the test thread holds another connection object than the
+    one the rows were serialized on)."""
+    import importlib
+
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(connection)
+    for name, function in GROUP_MIGRATIONS:
+        migration = importlib.import_module(f"posts.migrations.{name}")
+        getattr(migration, function)(loader.project_state(("posts", name)).apps, schema_editor=None)

@@ -263,7 +263,7 @@ def test_the_openapi_document_and_its_docs_page(writer):
             assert Client().get(attrs["src"]).status_code == 200
 
 
-def test_the_client_in_the_docs_publishes_a_post_with_a_cover_and_a_box(live_server, transactional_db, tmp_path, monkeypatch):
+def test_the_client_in_the_docs_publishes_a_post_with_a_cover_and_a_box(live_server, editorial_groups, tmp_path, monkeypatch):
     docs = (Path(__file__).parent.parent / "docs" / "api.md").read_text()
     [client_code] = [block for block in re.findall(r"```python\n(.*?)```", docs, re.S) if "def publish(" in block]
     monkeypatch.setenv("KIJI_API", f"{live_server.url}/api/v1")

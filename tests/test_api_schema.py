@@ -25,7 +25,7 @@ EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 8}
 
 
 @pytest.fixture
-def secret(live_server, transactional_db, settings):
+def secret(live_server, editorial_groups, settings):
     """An admin's token, and what the generated requests may refer to."""
     settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
     Category.objects.create(name="AI Guide")

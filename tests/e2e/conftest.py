@@ -4,7 +4,6 @@ Without /usr/bin/chromium every test here is skipped, unless KIJI_REQUIRE_BROWSE
 (CI sets it), where a missing browser is a failure rather than a silent pass.
 """
 
-import importlib
 import os
 import re
 from datetime import datetime
@@ -13,8 +12,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.base import ContentFile
-from django.db import connection
-from django.db.migrations.loader import MigrationLoader
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -227,20 +224,6 @@ def new_context(browser, live_server):
     yield make
     for context in contexts:
         context.close()
-
-
-@pytest.fixture
-def editorial_groups(transactional_db):
-    """The Writer, Editor and Admin groups, made by the migrations that made them.
-
-    The flush after each browser test empties every table, these groups included, and
-    Django's serialized rollback cannot bring them back here: once Playwright runs, the
-    test thread holds another connection object than the one the test database's
-    contents were serialized on."""
-    loader = MigrationLoader(connection)
-    for name, function in (("0006_editorial_groups", "create_groups"), ("0014_affiliate_permissions", "grant")):
-        migration = importlib.import_module(f"posts.migrations.{name}")
-        getattr(migration, function)(loader.project_state(("posts", name)).apps, schema_editor=None)
 
 
 def log_in(page, username, password="pw"):
