@@ -39,6 +39,7 @@ def main():
     import django
 
     django.setup()
+    from django.core.management import call_command
     from django.db import connection
     from django.db.models import Count
     from django.test import Client
@@ -46,6 +47,7 @@ def main():
 
     from posts.models import Post, Tag
 
+    call_command("collectstatic", "--noinput", verbosity=0)  # the pages name hashed files
     article = (
         Post.objects.published()
         .exclude(box_markers=[])

@@ -26,10 +26,12 @@ def _fresh_cache():
     page versions or settings remembered from the last test's (rolled back) rows."""
     cache.clear()
     versions.forget()
+    store.forget()
     store.recent.clear()
     yield
     cache.clear()
     versions.forget()
+    store.forget()
     store.recent.clear()
 
 

@@ -125,6 +125,14 @@ def test_requests_over_the_rate_limit_get_429_with_retry_after():
     assert api_client(other_secret).get("/api/v1/me").status_code == 200  # per token
 
 
+def test_with_the_cache_down_the_api_still_answers_and_counts_nothing(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}}
+    _token, secret = make_token("writer", rate_per_minute=1)
+    client = api_client(secret)
+    assert [client.get("/api/v1/me").status_code for _ in range(3)] == [200, 200, 200]
+    assert send(client, "post", "/api/v1/posts", good_post()).status_code == 201
+
+
 def test_the_rate_window_ends_after_a_minute():
     token, _secret = make_token("writer", rate_per_minute=1)
     start = 1_000_000 * 60.0

@@ -85,9 +85,23 @@ def delete(key):
 def incr(key, timeout):
     """`key`'s counter plus one (starting at one, kept `timeout` seconds); None when the
     cache is down."""
-    if _call("add", key, 0, timeout) is None and not available():
+    if not available():
         return None
-    return _call("incr", key)
+    try:
+        cache.add(key, 0, timeout)
+        return cache.incr(key)
+    except ValueError:  # the key expired between add() and incr(): a new count
+        _call("set", key, 1, timeout)
+        return 1 if available() else None
+    except Exception as error:  # every backend's own errors: redis, memcached, …
+        _failed(error)
+        return None
+
+
+def forget():
+    """Use the cache again at once, and warn again, as a new process would (for tests)."""
+    global _down_until, _last_warning
+    _down_until = _last_warning = 0.0
 
 
 def available():
@@ -96,15 +110,20 @@ def available():
 
 
 def _call(method, *args):
-    global _down_until
     if not available():
         return None
     try:
         return getattr(cache, method)(*args)
     except Exception as error:  # every backend's own errors: redis, memcached, …
-        _down_until = time.monotonic() + DOWN_SECONDS
-        _warn(error)
+        _failed(error)
         return None
+
+
+def _failed(error):
+    """Leave the cache alone a while after `error`, and say so (once an interval)."""
+    global _down_until
+    _down_until = time.monotonic() + DOWN_SECONDS
+    _warn(error)
 
 
 def _warn(error):
