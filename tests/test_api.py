@@ -6,7 +6,8 @@ The helpers here are shared by the other tests/test_api_*.py files."""
 
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from pathlib import Path
 
 import pytest
@@ -280,3 +281,15 @@ def test_the_client_in_the_docs_publishes_a_post_with_a_cover_and_a_box(live_ser
     assert client["publish"](*article)["id"] == post["id"]  # run again: the same post, the same cover
     assert Post.objects.count() == 1 and MediaImage.objects.count() == 1
     assert Client().get(post["url"]).status_code == 200
+
+
+def test_times_with_offsets_the_database_cannot_hold_are_moved_to_utc_or_refused():
+    client = api_client(make_token("editor")[1])
+    # ISO 8601 allows offsets PostgreSQL refuses; in UTC they are ordinary times.
+    listed = client.get("/api/v1/posts", {"published_before": "0236-01-10T21:00:40-19:38"})
+    assert listed.status_code == 200 and listed.json()["count"] == 0
+    scheduled = send(client, "post", "/api/v1/posts", good_post(status="published", published_at="2099-01-01T09:00:00+14:30"))
+    assert scheduled.status_code == 201
+    assert Post.objects.get().published_at == datetime(2098, 12, 31, 18, 30, tzinfo=dt_timezone.utc)
+    # A year that leaves the calendar once moved to UTC is a request's mistake, not a 500.
+    assert client.get("/api/v1/posts", {"published_after": "0001-01-01T00:00:00+05:00"}).status_code == 422

@@ -2,7 +2,7 @@
 unpublish; and the publish schedule. Every write goes through the guardrails and then
 posts/services.py, in one revision, as an admin save does."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Optional
 
 import reversion
@@ -225,9 +225,9 @@ class PostFilters(Schema):
     category: Optional[str] = Field(None, description="A category's slug.")
     tag: Optional[str] = Field(None, description="A tag's slug.")
     external_id: Optional[str] = None
-    published_after: Optional[datetime] = None
-    published_before: Optional[datetime] = None
-    updated_after: Optional[datetime] = None
+    published_after: Optional[schemas.Moment] = None
+    published_before: Optional[schemas.Moment] = None
+    updated_after: Optional[schemas.Moment] = None
     limit: int = Field(20, ge=1, le=100)
     offset: int = Field(0, ge=0, le=schemas.MAX_ID)
 

@@ -1,11 +1,12 @@
 """What goes in and out of the API, as pydantic schemas: they validate requests and
 make the OpenAPI document."""
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Optional
 
+from django.utils import timezone as django_timezone
 from ninja import Path, Schema
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 Status = Literal["draft", "review", "published", "unpublished"]
 Placement = Literal["summary", "end"]
@@ -18,6 +19,22 @@ NAME = 200
 # Ids fit a 64-bit column (SQLite and PostgreSQL refuse larger numbers outright).
 MAX_ID = 2**62
 Id = Path[Annotated[int, Field(ge=1, le=MAX_ID)]]
+
+
+def _in_utc(moment):
+    """A time as the database keeps it: in UTC (a time without a zone is the site's).
+    PostgreSQL refuses offsets past ±16 hours that ISO 8601 allows, and no database
+    takes a year outside 1–9999 once it is moved to UTC."""
+    if django_timezone.is_naive(moment):
+        moment = django_timezone.make_aware(moment)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("the time is out of range once moved to UTC") from None
+
+
+# Every time a request gives: checked and moved to UTC before any query sees it.
+Moment = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 class Problem(Schema):
@@ -87,8 +104,8 @@ class PostIn(Schema):
     body: str = Field("", description="Markdown.")
     description: str = ""
     status: Status = "draft"
-    published_at: Optional[datetime] = Field(None, description="Publish time; in the future, the post is scheduled. Blank: now.")
-    expires_at: Optional[datetime] = None
+    published_at: Optional[Moment] = Field(None, description="Publish time; in the future, the post is scheduled. Blank: now.")
+    expires_at: Optional[Moment] = None
     categories: list[str] = []
     tags: list[str] = []
     cover_media_id: Optional[int] = Field(None, ge=1, le=MAX_ID, description="An image uploaded with POST /media.")
@@ -107,8 +124,8 @@ class PostPatch(Schema):
     body: Optional[str] = None
     description: Optional[str] = None
     status: Optional[Status] = None
-    published_at: Optional[datetime] = None
-    expires_at: Optional[datetime] = None
+    published_at: Optional[Moment] = None
+    expires_at: Optional[Moment] = None
     categories: Optional[list[str]] = None
     tags: Optional[list[str]] = None
     cover_media_id: Optional[int] = Field(None, ge=1, le=MAX_ID)
@@ -150,7 +167,7 @@ class PostPage(Schema):
 
 
 class PublishIn(Schema):
-    at: Optional[datetime] = Field(None, description="In the future: scheduled for then. Blank: now.")
+    at: Optional[Moment] = Field(None, description="In the future: scheduled for then. Blank: now.")
 
 
 class Media(Schema):
