@@ -4,6 +4,7 @@ run. Slow (a minute or two), so it runs where KIJI_SCALE_TEST=1: CI sets it for 
 PostgreSQL pass, the database that enforces every length."""
 
 import os
+import re
 from io import BytesIO
 
 import pytest
@@ -73,7 +74,9 @@ def every_valid_file_is_a_post_at_its_url_and_every_hostile_one_has_its_line(cli
 
 def nothing_unsafe_was_stored():
     for post in Post.objects.all().iterator():
-        assert "{{<" not in post.body and "<script" not in post.body_html, post.source_path
+        # The old boxes are Kiji's markers now; no other shortcode is left.
+        assert not re.search(r"\{\{<(?!\s*(?:product|affiliate)\s)", post.body), post.source_path
+        assert "<script" not in post.body_html, post.source_path
         assert "ld+json" not in post.body, post.source_path
     for image in MediaImage.objects.all():
         assert not image.file.name.endswith((".html", ".htm", ".svg")), image.file.name
