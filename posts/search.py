@@ -478,10 +478,49 @@ def _pattern(phrases):
     return re.compile("|".join(alternatives)) if alternatives else None
 
 
+def _normal_position(text, position):
+    """The index of the character of `text` that character `position` of its normalised
+    form (NFKC, lower case) comes from, found by normalising prefixes (in C) rather than
+    every character (in Python): 15 of them for a 20,000-character body."""
+    low, high = 0, len(text)
+    while low < high:  # the shortest prefix whose normal form reaches past `position`
+        middle = (low + high) // 2
+        if len(unicodedata.normalize("NFKC", text[: middle + 1]).lower()) > position:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
 def snippet(text, query, width=120):
     """About `width` characters of `text` around the first match of `query`, as
     (text, is_match) pieces, so that a template can mark the matches up."""
     pattern = _pattern(_parse(query))
+    # A body is normalised whole to find its first match; only the window around that
+    # is mapped back character by character, which costs a thousandth of the body.
+    offset, window = 0, text
+    if pattern and len(text) > 3 * width:
+        first = pattern.search(unicodedata.normalize("NFKC", text).lower())
+        at = _normal_position(text, first.start()) if first else 0
+        offset = max(0, at - width)
+        window = text[offset : at + 2 * width]
+    pieces, start, end = _pieces(window, pattern, width)
+    if start > 0 or offset > 0:
+        pieces.insert(0, ("…", False))
+    if end < len(window) or offset + len(window) < len(text):
+        pieces.append(("…", False))
+    merged = []
+    for piece, is_match in pieces:
+        if merged and merged[-1][1] == is_match:
+            merged[-1] = (merged[-1][0] + piece, is_match)
+        else:
+            merged.append((piece, is_match))
+    return merged
+
+
+def _pieces(text, pattern, width):
+    """(pieces, start, end): `text[start:end]`, about `width` characters around the
+    first match of `pattern`, cut into matches and the text between them."""
     normal, origin = _normalised(text)
     first = pattern.search(normal) if pattern else None
     start = 0
@@ -506,17 +545,7 @@ def snippet(text, query, width=120):
             position = finish
     if position < end:
         pieces.append((text[position:end], False))
-    if start > 0:
-        pieces.insert(0, ("…", False))
-    if end < len(text):
-        pieces.append(("…", False))
-    merged = []
-    for piece, is_match in pieces:
-        if merged and merged[-1][1] == is_match:
-            merged[-1] = (merged[-1][0] + piece, is_match)
-        else:
-            merged.append((piece, is_match))
-    return merged
+    return pieces, start, end
 
 
 def excerpts(posts, query, width=120):

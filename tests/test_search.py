@@ -96,6 +96,27 @@ def test_the_excerpt_marks_the_match_and_escapes_the_text(client):
     assert "後書き。" * 40 not in html  # an excerpt, not the whole text
 
 
+def test_a_match_deep_in_a_long_body_after_characters_that_normalise_longer_is_marked(client):
+    # ㈱ becomes three characters and ｶﾞ one when normalised: the excerpt must still
+    # begin and mark where the match is in the text as written.
+    filler = "㈱ｶﾞＡＢＣの前置き。\n" * 2000
+    make_post(title="長文", body=filler + "結びに量子ＰＣの話。" + "後書き。" * 500)
+
+    html = client.get("/search/?q=量子pc").content.decode()
+    excerpt = re.search(r'class="search-result__snippet">(.*?)</p>', html, re.S).group(1)
+    assert excerpt.startswith("…") and excerpt.endswith("…")
+    assert "結びに<mark>量子ＰＣ</mark>の話。" in excerpt
+    assert len(excerpt) < 400
+
+
+def test_the_excerpt_of_a_post_without_the_match_in_its_text_is_its_beginning(client):
+    make_post(title="量子の題", body="本文の始まり。" + "続き。" * 300)
+
+    html = client.get("/search/?q=量子").content.decode()
+    excerpt = re.search(r'class="search-result__snippet">(.*?)</p>', html, re.S).group(1)
+    assert excerpt.startswith("本文の始まり。") and excerpt.endswith("…")
+
+
 def test_results_are_paginated_with_the_query_kept(client):
     for number in range(12):
         make_post(title=f"量子ニュース{number:02}")
