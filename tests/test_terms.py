@@ -9,7 +9,9 @@ from django.contrib.messages import get_messages
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from posts import views
 from posts.models import Category, Post, Redirect, Tag
 from tests.conftest import make_post
 
@@ -379,3 +381,39 @@ def test_writers_and_editors_cannot_see_or_use_the_tools(group, django_user_mode
     member.post("/admin/posts/tag/", {"action": "delete_unused", "index": "0", "_selected_action": selected})
     assert Tag.objects.count() == 3
     assert not Redirect.objects.exists()
+
+
+def _titles(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return re.findall(r'class="card__title"><a href="[^"]*">([^<]*)</a>', response.content.decode())
+
+
+@pytest.mark.parametrize("row_cost", [0, 10**9], ids=["joined", "walked"])
+def test_a_tag_page_lists_the_posts_readers_may_see_newest_first_either_way_it_is_read(client, settings, monkeypatch, row_cost):
+    # A tag on many of the posts is read by walking the newest posts, one on few by
+    # joining its own (ROW_COST weighs them): each way must give every page exactly
+    # the posts readers may see, newest first.
+    monkeypatch.setattr(views, "ROW_COST", row_cost)
+    settings.KIJI_POSTS_PER_PAGE = 3
+    now = timezone.now()
+    expected = {"common": [], "rare": []}
+    for number in range(14):
+        tags = ["common"] + (["rare"] if number in (0, 3, 6, 10) else [])
+        title, published_at, status = f"投稿{number:02d}", now - timezone.timedelta(hours=number), Post.Status.PUBLISHED
+        if number % 5 == 1:
+            status = Post.Status.DRAFT
+        elif number % 5 == 3:
+            published_at = now + timezone.timedelta(days=1)  # scheduled
+        make_post(title=title, tags=tags, status=status, published_at=published_at)
+        if number % 5 not in (1, 3):
+            for tag in tags:
+                expected[tag].append(title)
+    make_post(title="タグなし", published_at=now)
+
+    for slug, titles in expected.items():
+        pages = [titles[start : start + 3] for start in range(0, len(titles), 3)]
+        for number, page in enumerate(pages, start=1):
+            url = f"/tags/{slug}/" if number == 1 else f"/tags/{slug}/page/{number}/"
+            assert _titles(client, url) == page, url
+        assert client.get(f"/tags/{slug}/page/{len(pages) + 1}/").status_code == 404

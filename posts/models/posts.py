@@ -41,9 +41,9 @@ def expired_q(prefix=""):
 
 
 class PostQuerySet(models.QuerySet):
-    def published(self):
-        """What readers may see (see `published_q`)."""
-        return self.filter(published_q())
+    def published(self, at=None):
+        """What readers may see (see `published_q`), now or at the time `at`."""
+        return self.filter(published_q(at=at))
 
     def scheduled(self):
         """Published posts that readers will see from their publish time on."""

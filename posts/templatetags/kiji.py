@@ -34,6 +34,26 @@ def associate_statement(context):
     return affiliate.associate_statement(context["affiliate"], context["site"].title)
 
 
+@register.simple_tag(takes_context=True)
+def site_chrome(context, template_name):
+    """The header or footer every page shares, rendered once per process for each
+    version of the site settings, language and year: they hold nothing of the page
+    (it was a third of a list page's own cost)."""
+    from django.template.loader import render_to_string
+    from django.utils import timezone, translation
+
+    from ..pagecache import versions
+
+    snapshot = versions.current()
+    key = ("chrome", template_name, translation.get_language(), timezone.localdate().year)
+    version = snapshot.version(versions.SITE)
+    known = snapshot.memo.get(key)
+    if known is None or known[0] != version:
+        chrome = {"site": context["site"], "affiliate": context["affiliate"]}
+        known = snapshot.memo[key] = (version, render_to_string(template_name, chrome))
+    return mark_safe(known[1])
+
+
 @register.filter
 def json_ld(data):
     """A schema.org object as a <script type="application/ld+json"> element."""
