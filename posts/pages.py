@@ -60,10 +60,18 @@ def refresh():
         ids = set(Post.objects.values_list("pk", flat=True))
     done = 0
     ordered = sorted(ids)
-    for start in range(0, len(ordered), BATCH):
-        for post in _article_posts(ordered[start : start + BATCH]):
-            store(post)
-            done += 1
+    try:
+        for start in range(0, len(ordered), BATCH):
+            for post in _article_posts(ordered[start : start + BATCH]):
+                store(post)
+                done += 1
+    except BaseException:
+        # A page that cannot be rendered (a template broken by an upgrade half done,
+        # the database gone) leaves its posts and every one after it in the backlog,
+        # for the next run: readers get those pages rendered live meanwhile.
+        left = [RenderBacklog(post_id=pk) for pk in ordered[done:]]
+        RenderBacklog.objects.bulk_create(left, ignore_conflicts=True, batch_size=1000)
+        raise
     return done
 
 

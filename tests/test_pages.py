@@ -154,3 +154,30 @@ def test_render_pages_renders_every_stored_page_again(article):
 
     assert "Rendered 3 pages." in output
     assert all(post.page_html for post in Post.objects.all())
+
+
+def test_pages_a_failed_render_could_not_store_stay_in_the_backlog_for_the_next_run(monkeypatch, client):
+    posts = [make_post(title=f"記事{number}") for number in range(4)]
+    Post.objects.update(page_html="", card_html="", rendered={})
+    RenderBacklog.objects.all().delete()
+    RenderBacklog.objects.create(post_id=pages.EVERY_POST)
+    store, calls = pages.store, []
+
+    def failing_store(post):
+        calls.append(post.pk)
+        if len(calls) == 3:
+            raise RuntimeError("a template broken by an upgrade half done")
+        store(post)
+
+    monkeypatch.setattr(pages, "store", failing_store)
+    with pytest.raises(RuntimeError):
+        run_command("render_pages")
+    left = set(RenderBacklog.objects.values_list("post_id", flat=True))
+    assert {post.pk for post in posts[2:]} <= left
+    # Meanwhile readers get those pages rendered live.
+    assert client.get(posts[3].get_absolute_url()).status_code == 200
+
+    monkeypatch.setattr(pages, "store", store)
+    run_command("render_pages")
+    assert not RenderBacklog.objects.exists()
+    assert all(Post.objects.filter(pk__in=[post.pk for post in posts]).values_list("page_html", flat=True))
