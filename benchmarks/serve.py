@@ -54,6 +54,10 @@ PAGES = ("article", "home", "tag", "search")
 # against the trivial view.
 CPU_GOALS_MS = {"article": 3.0, "home": 3.0, "tag": 3.0, "search": 5.0}
 CACHED_RATIO_GOAL = 0.9
+# The trivial view's CPU per request where the goals were set (0.41–0.54 ms): on a
+# slower machine the goals are also checked as multiples of the trivial view's cost in
+# the same run, from the top of that range (the stricter multiple).
+GOALS_TRIVIAL_MS = 0.54
 STARTED = time.monotonic()
 
 
@@ -281,6 +285,9 @@ def goals(summary, configs):
                 checks.append({"goal": f"{page}, page cache off: ≤ {limit:g} ms server CPU per request",
                                "configuration": config.key, "value": value, "db_ms": db,
                                "pass": value <= limit})  # fmt: skip
+                scaled, ratio = limit / GOALS_TRIVIAL_MS, figures["cpu_ratio"]["median"]
+                checks.append({"goal": f"{page}, page cache off: ≤ {scaled:.1f}× the trivial view's CPU per request",
+                               "configuration": config.key, "value": ratio, "pass": ratio <= scaled})  # fmt: skip
     for config in (c for c in configs if c.cached and c.redis):
         figures = summary[config.key].get("article")
         if figures:
