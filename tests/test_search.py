@@ -213,7 +213,7 @@ def every_page(client, query):
 
 
 def test_up_to_the_cap_the_count_is_exact(client, monkeypatch):
-    monkeypatch.setattr(search, "MAX_RESULTS", 12)
+    monkeypatch.setattr(search.backends, "MAX_RESULTS", 12)
     for number in range(12):
         make_post(title=f"ニュース{number:02}", body="量子の話。")
 
@@ -222,7 +222,7 @@ def test_up_to_the_cap_the_count_is_exact(client, monkeypatch):
 
 
 def test_past_the_cap_the_count_says_so_and_the_pages_stop_there(client, monkeypatch):
-    monkeypatch.setattr(search, "MAX_RESULTS", 12)
+    monkeypatch.setattr(search.backends, "MAX_RESULTS", 12)
     for number in range(14):
         make_post(title=f"ニュース{number:02}", body="量子の話。")
 
@@ -235,7 +235,7 @@ def test_past_the_cap_the_count_says_so_and_the_pages_stop_there(client, monkeyp
 
 
 def test_a_common_word_in_titles_past_the_cap_lists_the_newest_of_those_titles(client, monkeypatch):
-    monkeypatch.setattr(search, "MAX_RESULTS", 3)
+    monkeypatch.setattr(search.backends, "MAX_RESULTS", 3)
     for number in range(5):
         make_post(title=f"本文だけ{number}", body="量子の話。")
     for number in range(5):
@@ -266,17 +266,17 @@ def test_the_ranking_is_the_same_whatever_the_cap(client, monkeypatch):
     # newest with one (3, 5); the newest with both (1).
     # The newest are read post by post, or, when few of the newest posts match, found
     # through the index and sorted (WALK_SCALE 0). And again where there is no index.
-    for backends in [search._BACKENDS, {}]:
-        monkeypatch.setattr(search, "_BACKENDS", backends)
+    for backends in [search.backends._BACKENDS, {}]:
+        monkeypatch.setattr(search.backends, "_BACKENDS", backends)
         for cap, walk in itertools.product([1, 3, 5, 7, 11, 12, 100], [100, 0]):
-            monkeypatch.setattr(search, "MAX_RESULTS", cap)
-            monkeypatch.setattr(search, "WALK_SCALE", walk)
+            monkeypatch.setattr(search.backends, "MAX_RESULTS", cap)
+            monkeypatch.setattr(search.pages, "WALK_SCALE", walk)
             assert every_page(client, "量子 GPU") == ranked[:cap], (backends, cap, walk)
 
 
 def test_with_too_many_parts_to_look_up_in_titles_the_ranking_is_the_same(client, monkeypatch):
-    monkeypatch.setattr(search, "MAX_RESULTS", 2)
-    monkeypatch.setattr(search, "MAX_TITLE_COMBINATIONS", 1)
+    monkeypatch.setattr(search.backends, "MAX_RESULTS", 2)
+    monkeypatch.setattr(search.pages, "MAX_TITLE_COMBINATIONS", 1)
     now = timezone.now()
     make_post(title="量子の題", body="GPU TPU", published_at=now - timezone.timedelta(days=1))
     make_post(title="量子とGPUとTPUの題", published_at=now - timezone.timedelta(days=2))
@@ -287,7 +287,7 @@ def test_with_too_many_parts_to_look_up_in_titles_the_ranking_is_the_same(client
 
 
 def test_databases_without_an_index_search_the_text_directly(monkeypatch):
-    monkeypatch.setattr(search, "_BACKENDS", {})
+    monkeypatch.setattr(search.backends, "_BACKENDS", {})
     make_post(title="量子ニュース")
     make_post(title="別の話", body="量子の話。")
     make_post(title="無関係")
@@ -335,7 +335,7 @@ def test_postgresql_searches_through_its_gin_indexes(client, monkeypatch):
     assert "USING gin (title_words)" in indexes["posts_searchdocument_title"]
 
     # Past the cap, so that the page also looks for the parts in titles.
-    monkeypatch.setattr(search, "MAX_RESULTS", 1)
+    monkeypatch.setattr(search.backends, "MAX_RESULTS", 1)
     make_post(title="量子ニュース", body="RTX 4090")
     make_post(title="RTXニュース", body="量子")
     with CaptureQueriesContext(connection) as captured:
@@ -351,7 +351,7 @@ def test_postgresql_searches_through_its_gin_indexes(client, monkeypatch):
 def test_sqlite_finds_the_same_posts_whichever_way_it_reads_them(client, monkeypatch, rowid_cost):
     # A word in many posts is checked post by post along the publication index, one in
     # few looked up by id (_ROWID_COST weighs them): the results must not depend on it.
-    monkeypatch.setattr(search, "_ROWID_COST", rowid_cost)
+    monkeypatch.setattr(search.backends, "_ROWID_COST", rowid_cost)
     now = timezone.now()
     for number in range(12):
         make_post(title=f"量子の話{number}" if number % 4 == 0 else f"記事{number}", body="量子とGPUの本文。",

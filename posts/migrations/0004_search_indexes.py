@@ -1,4 +1,4 @@
-"""The database's index over the search documents (see posts/search.py), and a
+"""The database's index over the search documents (see posts/search/), and a
 document for every post that exists already.
 
 SQLite: an FTS5 table reading its text from posts_searchdocument ("external content")

@@ -1,0 +1,127 @@
+"""The excerpt of each result: the text around the first match, the matches marked."""
+
+import re
+import unicodedata
+
+from ..models import Post
+from .words import LETTER, parse
+
+def _normalised(text):
+    """`text` normalised as `tokens()` does, and for each of its characters the index
+    of the character of `text` it came from."""
+    lowered = text.lower()
+    if len(lowered) == len(text) and unicodedata.is_normalized("NFKC", lowered):
+        return lowered, range(len(text))
+    # Most characters keep their length (full-width Latin letters become ASCII): a
+    # run of 16 whose length stays is mapped one to one, the others one by one.
+    normal, origin = [], []
+    for start in range(0, len(text), 16):
+        run = text[start : start + 16]
+        normalised = unicodedata.normalize("NFKC", run).lower()
+        if len(normalised) == len(run):
+            normal.append(normalised)
+            origin.extend(range(start, start + len(run)))
+            continue
+        for position, character in enumerate(run, start):
+            piece = unicodedata.normalize("NFKC", character).lower()
+            normal.append(piece)
+            origin.extend([position] * len(piece))
+    return "".join(normal), origin
+
+
+def _pattern(phrases):
+    """A regular expression for the phrases in normalised text, as the index matches them."""
+    alternatives = []
+    for phrase in phrases:
+        first_kind = phrase.runs[0][0]
+        guard = {"letters": f"(?<!{LETTER})", "digits": r"(?<!\d)"}.get(first_kind, "")
+        alternatives.append(guard + r"[\W_]*".join(re.escape(run) for _, run in phrase.runs))
+    return re.compile("|".join(alternatives)) if alternatives else None
+
+
+# Bodies are normalised in pieces this long to find a match and where it came from.
+_CHUNK = 512
+
+
+def _locate(text, pattern):
+    """Where in `text` (about: to a piece's start) the first match of `pattern` in its
+    normalised form lies, or None. Each piece is normalised once, in C; the pieces
+    are matched joined, so that a match across two of them is found too."""
+    pieces = [unicodedata.normalize("NFKC", text[start : start + _CHUNK]).lower() for start in range(0, len(text), _CHUNK)]
+    first = pattern.search("".join(pieces))
+    if first is None:
+        return None
+    reached = 0
+    for number, piece in enumerate(pieces):
+        reached += len(piece)
+        if reached > first.start():
+            return number * _CHUNK
+    return 0
+
+
+def snippet(text, query, width=120):
+    """About `width` characters of `text` around the first match of `query`, as
+    (text, is_match) pieces, so that a template can mark the matches up."""
+    pattern = _pattern(parse(query))
+    # A body is normalised in pieces to find its first match; only the window around
+    # that is mapped back character by character, which costs a few hundredths of it.
+    offset, window = 0, text
+    if pattern and len(text) > 3 * width:
+        at = _locate(text, pattern) or 0
+        offset = max(0, at - width)
+        window = text[offset : at + _CHUNK + 2 * width]
+    pieces, start, end = _pieces(window, pattern, width)
+    if start > 0 or offset > 0:
+        pieces.insert(0, ("…", False))
+    if end < len(window) or offset + len(window) < len(text):
+        pieces.append(("…", False))
+    merged = []
+    for piece, is_match in pieces:
+        if merged and merged[-1][1] == is_match:
+            merged[-1] = (merged[-1][0] + piece, is_match)
+        else:
+            merged.append((piece, is_match))
+    return merged
+
+
+def _pieces(text, pattern, width):
+    """(pieces, start, end): `text[start:end]`, about `width` characters around the
+    first match of `pattern`, cut into matches and the text between them."""
+    normal, origin = _normalised(text)
+    first = pattern.search(normal) if pattern else None
+    start = 0
+    if first:
+        at = origin[first.start()]
+        start = max(0, at - width // 4)
+        # Begin at a line or Japanese sentence that starts shortly before the match.
+        start = max(text.rfind("\n", start, at), text.rfind("。", start, at), start - 1) + 1
+    end = min(len(text), start + width)
+    pieces, position = [], start
+    if pattern:
+        for match in pattern.finditer(normal):
+            begin, finish = origin[match.start()], origin[match.end() - 1] + 1
+            if finish <= start:
+                continue
+            if begin >= end:
+                break
+            begin, finish = max(begin, position), min(finish, end)
+            if begin > position:
+                pieces.append((text[position:begin], False))
+            pieces.append((text[begin:finish], True))
+            position = finish
+    if position < end:
+        pieces.append((text[position:end], False))
+    return pieces, start, end
+
+
+def excerpts(posts, query, width=120):
+    """(post, snippet) for each of `posts`, their text read in one query (list pages
+    defer it)."""
+    posts = list(posts)
+    texts = dict(
+        Post.objects.filter(pk__in=[post.pk for post in posts]).values_list("pk", "body_text")
+    )
+    return [
+        (post, snippet("\n".join(filter(None, [post.description, texts.get(post.pk, "")])), query, width))
+        for post in posts
+    ]
