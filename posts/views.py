@@ -257,7 +257,7 @@ def tag_detail(request, slug, page=1):
 
 def search(request):
     query = request.GET.get("q", "").strip()
-    paginator = site_search.Paginator(Post.objects.published().for_list(), query, settings.KIJI_POSTS_PER_PAGE)
+    paginator = site_search.Paginator(Post.objects.published(), query, settings.KIJI_POSTS_PER_PAGE)
     try:
         page_obj = paginator.page(request.GET.get("page", 1))
     except (EmptyPage, PageNotAnInteger):
@@ -265,5 +265,5 @@ def search(request):
     return render(
         request,
         "posts/search.html",
-        {"query": query, "page_obj": page_obj, "results": site_search.excerpts(page_obj, query)},
+        {"query": query, "page_obj": page_obj, "results": site_search.results(page_obj.object_list, query)},
     )

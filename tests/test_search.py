@@ -1,3 +1,4 @@
+import datetime
 import itertools
 import re
 
@@ -193,10 +194,10 @@ def test_a_search_page_costs_the_same_queries_for_one_result_or_ten(client, djan
         make_post(title=f"GPU{number}", categories=["AI", "ハードウェア"])
     client.get("/")  # the site settings are now cached
 
-    # The matches counted, then ranked; the page of posts, their categories, their text
-    # for the excerpts; first, on SQLite, how common the words are (which way to read
-    # the posts), on PostgreSQL the setting that keeps it on its indexes.
-    expected = 6
+    # The matches counted, then ranked; the page's posts with their text, their
+    # categories; first, on SQLite, how common the words are (which way to read the
+    # posts), on PostgreSQL the setting that keeps it on its indexes.
+    expected = 5
     for query in ["量子", "GPU"]:
         with django_assert_num_queries(expected):
             client.get(f"/search/?q={query}")
@@ -365,3 +366,19 @@ def test_sqlite_finds_the_same_posts_whichever_way_it_reads_them(client, monkeyp
     ][:7]
     assert found(client, "/search/?q=量子&page=2") == [f"記事{number}" for number in (10, 11)]
     assert found(client, "/search/?q=gpu 量子の話") == ["量子の話0", "量子の話4", "量子の話8"]
+
+
+def test_a_result_shows_its_categories_date_and_link(client, settings):
+    settings.TIME_ZONE = "Asia/Tokyo"
+    when = timezone.datetime(2026, 3, 4, 23, 30, tzinfo=datetime.timezone.utc)  # 5 March in Tokyo
+    post = make_post(title="量子の<記事>", categories=["ハードウェア", "AI"], published_at=when)
+
+    html = client.get("/search/?q=量子").content.decode()
+    result = html[html.index('<li class="search-result">') :]
+    result = result[: result.index("</li>")]
+    assert re.findall(r'<a class="chip" href="([^"]+)">([^<]+)</a>', result) == [
+        ("/categories/ai/", "AI"),
+        (post.categories.get(name="ハードウェア").get_absolute_url(), "ハードウェア"),
+    ]
+    assert '<time datetime="2026-03-05T08:30:00+09:00">2026年3月5日</time>' in result
+    assert f'<a href="/posts/{post.slug}/">量子の&lt;記事&gt;</a>' in result

@@ -32,7 +32,7 @@ Posts changed without `save()` (`QuerySet.update()`, raw SQL) need
 """
 
 from .backends import MAX_RESULTS, search
-from .excerpts import excerpts, snippet
+from .excerpts import Result, results, snippet
 from .index import INDEXED_VENDORS, index, index_all, rebuild
 from .pages import Paginator
 from .words import document, tokens
@@ -41,11 +41,12 @@ __all__ = [
     "INDEXED_VENDORS",
     "MAX_RESULTS",
     "Paginator",
+    "Result",
     "document",
-    "excerpts",
     "index",
     "index_all",
     "rebuild",
+    "results",
     "search",
     "snippet",
     "tokens",

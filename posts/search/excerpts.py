@@ -2,6 +2,10 @@
 
 import re
 import unicodedata
+from typing import NamedTuple
+
+from django.urls import reverse
+from django.utils import dateformat, formats, timezone
 
 from ..models import Post
 from .words import LETTER, parse
@@ -114,14 +118,48 @@ def _pieces(text, pattern, width):
     return pieces, start, end
 
 
-def excerpts(posts, query, width=120):
-    """(post, snippet) for each of `posts`, their text read in one query (list pages
-    defer it)."""
-    posts = list(posts)
-    texts = dict(
-        Post.objects.filter(pk__in=[post.pk for post in posts]).values_list("pk", "body_text")
-    )
-    return [
-        (post, snippet("\n".join(filter(None, [post.description, texts.get(post.pk, "")])), query, width))
-        for post in posts
-    ]
+class Result(NamedTuple):
+    """A search result as the page shows it."""
+
+    url: str
+    title: str
+    published: str  # ISO 8601, local time
+    date: str  # as the site writes dates
+    categories: list  # (name, url), by name
+    snippet: list  # (text, is_match)
+
+
+def results(pks, query, width=120):
+    """The `Result` of each post of `pks`, in that order, in two queries: the posts'
+    fields and text, their categories. No model is made for them (that, and the
+    categories' managers, cost a page more than its excerpts)."""
+    rows = {
+        pk: rest
+        for pk, *rest in Post.objects.filter(pk__in=pks).values_list(
+            "pk", "title", "slug", "published_at", "description", "body_text"
+        )
+    }
+    categories = {}
+    for post_id, name, slug in (
+        Post.categories.through.objects.filter(post_id__in=pks)
+        .order_by("category__name")
+        .values_list("post_id", "category__name", "category__slug")
+    ):
+        categories.setdefault(post_id, []).append((name, reverse("posts:category", kwargs={"slug": slug})))
+    found = []
+    for pk in pks:
+        if pk not in rows:
+            continue
+        title, slug, published_at, description, body_text = rows[pk]
+        local = timezone.localtime(published_at)
+        found.append(
+            Result(
+                url=reverse("posts:detail", kwargs={"slug": slug}),
+                title=title,
+                published=dateformat.format(local, "c"),
+                date=formats.date_format(local, "DATE_FORMAT"),
+                categories=categories.get(pk, []),
+                snippet=snippet("\n".join(filter(None, [description, body_text])), query, width),
+            )
+        )
+    return found

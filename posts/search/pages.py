@@ -22,8 +22,8 @@ MAX_TITLE_COMBINATIONS = 20
 
 
 class Paginator(paginator.Paginator):
-    """`search(queryset, query)` in pages, ranked as it ranks, as far as MAX_RESULTS:
-    past that, `count` is MAX_RESULTS and `is_capped` is true.
+    """`search(queryset, query)` in pages of post ids, ranked as it ranks, as far as
+    MAX_RESULTS: past that, `count` is MAX_RESULTS and `is_capped` is true.
 
     Ranking every match of a common word would read tens of thousands of posts; a page
     reads a bounded number instead. The posts with every phrase are fetched through the
@@ -91,8 +91,9 @@ class Paginator(paginator.Paginator):
         pks = [pk for pk, _ in ranked[start : start + size]]
         if rest and len(pks) < size:
             pks += self._rest(rest, max(0, start - len(ranked)), size - len(pks))
-        posts = self.object_list.in_bulk(pks)
-        return self._get_page([posts[pk] for pk in pks if pk in posts], number, self)
+        # The page holds the posts' ids, best first: `excerpts.results` reads what the
+        # page shows of them.
+        return self._get_page(pks, number, self)
 
     def _rest(self, rest, skip, size):
         """The pks of `size` posts of the rest of the results, after `skip` of them."""
