@@ -32,6 +32,9 @@ class _Unindexed:
     _every = staticmethod(partial(reduce, operator.and_))
     _either = staticmethod(partial(reduce, operator.or_))
 
+    # Whether a page counts the matches before ranking them (see pages.Paginator).
+    count_first = False
+
     def __init__(self, phrases, using):
         self.phrases, self.using = phrases, using
 
@@ -128,6 +131,11 @@ class _SQLite(_Unindexed):
             )
             found, everything = cursor.fetchone()
         return found * _ROWID_COST > (everything or 0)
+
+    @property
+    def count_first(self):
+        # Ranking reads each post's row, past its body, for its time.
+        return self._common
 
     def _in(self, expression):
         matches = RawSQL(_SQLITE_MATCH, [expression])
