@@ -7,8 +7,7 @@ import json
 from unittest import mock
 
 import pytest
-from django.db import OperationalError
-from django.db.models.query import QuerySet
+from django.db import OperationalError, connection
 from django.test import Client
 
 from posts import views
@@ -21,19 +20,19 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def failing_queries():
-    """Make the next `times` post queries of a view fail as a restarting database does."""
+    """Make the next `times` queries of the posts table fail as a restarting database
+    does, however they are made (the ORM, or the reads compiled once)."""
 
     def fail(times):
         calls = {"left": times}
-        real = QuerySet._fetch_all
 
-        def flaky(queryset):
-            if queryset.model is Post and calls["left"] > 0:
+        def flaky(execute, sql, params, many, context):
+            if '"posts_post"' in sql and calls["left"] > 0:
                 calls["left"] -= 1
                 raise OperationalError("server closed the connection unexpectedly")
-            return real(queryset)
+            return execute(sql, params, many, context)
 
-        return mock.patch.object(QuerySet, "_fetch_all", flaky)
+        return connection.execute_wrapper(flaky)
 
     return fail
 
