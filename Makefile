@@ -6,7 +6,7 @@ PORT ?= 8000
 # The demo always runs on its own SQLite file, whatever DATABASE_URL says.
 RUN_ENV := DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/db.sqlite3
 
-.PHONY: run test bench-import bench-pages bench-serve bench-explain cluster-demo clean messages
+.PHONY: run test bench-import bench-pages bench-serve bench-stampede bench-explain cluster-demo clean messages
 
 $(PY):
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -52,6 +52,11 @@ bench-pages: $(VENV)/.installed
 # + Redis; the import takes minutes, so `ARGS="--reuse /tmp/kiji-serve"` keeps it.
 bench-serve: $(VENV)/.installed
 	$(PY) benchmarks/serve.py $(ARGS)
+
+# Cached pages while an import brings 300 new posts, on the site bench-serve --keep left:
+# `make bench-stampede ARGS="--reuse /tmp/kiji-serve"`.
+bench-stampede: $(VENV)/.installed
+	$(PY) benchmarks/stampede.py $(ARGS)
 
 # The plans of the queries behind an article, the home, a tag page and a search, on a
 # filled database: `make bench-explain ARGS="--database-url postgres://…"`.
