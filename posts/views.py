@@ -55,7 +55,7 @@ _TERM_ROWS = {Category: _term_rows("categories"), Tag: _term_rows("tags")}
 ROW_COST = 50
 _TERMS = {
     model: Compiled(
-        lambda slug, model=model: model.objects.filter(slug=slug).values_list(
+        lambda slug, model=model: model.objects.filter(slug=slug).order_by().values_list(
             *[field.attname for field in model._meta.concrete_fields]
         )[:1]
     )
