@@ -68,6 +68,10 @@ def main():
         from benchmarks.sitegen import generate_site
 
         generate_site(new_site, posts=args.posts, seed="stampede", hostile=False)
+        # Names of their own, so that no post of the prepared site is changed, or
+        # deleted afterwards, for having the same file name.
+        for path in (new_site / "content").rglob("*.md"):
+            path.rename(path.with_name(f"stampede-{path.name}"))
         done = threading.Event()
         times = {}
 
@@ -128,7 +132,7 @@ def report(title, results):
 
 def remove_imported(env, site):
     """Delete the posts imported from `site`, and the site."""
-    names = [str(path.relative_to(site)) for path in site.rglob("*.md")]
+    names = [str(path.relative_to(site)) for path in site.rglob("stampede-*.md")]
     code = (
         "import json, sys\n"
         "from posts.models import Post\n"
