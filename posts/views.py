@@ -88,13 +88,8 @@ class _ListPaginator(Paginator):
 
 
 def _counted(key, tag, count):
-    """`count()`, kept in this process's snapshot for as long as `tag`'s version holds."""
-    snapshot, now = versions.current(), timezone.now().timestamp()
-    version = snapshot.version(tag)
-    known = snapshot.memo.get(key)  # (version, count, good until)
-    if known is None or known[0] != version or now >= known[2]:
-        known = snapshot.memo[key] = (version, count(), snapshot.next_change)
-    return known[1]
+    """`count()`, kept while `tag`'s version holds and no scheduled post appears."""
+    return versions.current().kept(key, tag, count, scheduled=True)
 
 
 def _post_list(request, template, base_path, page, rows, count, tag=LIST, **context):

@@ -20,14 +20,9 @@ class SingletonModel(models.Model):
         """The record, or its defaults until an admin first saves it; reading never writes."""
         from ..pagecache import versions
 
-        snapshot = versions.current()
-        version = snapshot.version(versions.SITE)
-        known = snapshot.memo.get(cls._meta.label_lower)
-        if known is not None and known[0] == version:
-            return known[1]
-        obj = cls.objects.filter(pk=1).first() or cls(pk=1)
-        snapshot.memo[cls._meta.label_lower] = (version, obj)
-        return obj
+        return versions.current().kept(
+            cls._meta.label_lower, versions.SITE, lambda: cls.objects.filter(pk=1).first() or cls(pk=1)
+        )
 
     def save(self, *args, **kwargs):
         self.pk = 1

@@ -138,6 +138,16 @@ class Snapshot:
     def version(self, tag):
         return self.versions.get(tag, 0)
 
+    def kept(self, key, tag, make, scheduled=False):
+        """`make()`, kept in this process for as long as `tag`'s version holds (and,
+        if `scheduled`, until the next scheduled publication or expiry: what time alone
+        changes, such as a list's count). Site settings, counts, shared page parts."""
+        version, now = self.version(tag), timezone.now().timestamp()
+        known = self.memo.get(key)  # (version, value, good until)
+        if known is None or known[0] != version or now >= known[2]:
+            known = self.memo[key] = (version, make(), self.next_change if scheduled else math.inf)
+        return known[1]
+
     def stale(self, versions, rendered_at, now):
         """Whether a page made at `rendered_at` with `versions` ({tag: version}) is out
         of date at `now` (timestamps)."""

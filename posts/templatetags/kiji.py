@@ -52,13 +52,8 @@ def _per_site_version(key, make):
 
     from ..pagecache import versions
 
-    snapshot = versions.current()
     key = (*key, translation.get_language(), timezone.localdate().year)
-    version = snapshot.version(versions.SITE)
-    known = snapshot.memo.get(key)
-    if known is None or known[0] != version:
-        known = snapshot.memo[key] = (version, make())
-    return known[1]
+    return versions.current().kept(key, versions.SITE, make)
 
 
 @register.filter
