@@ -347,10 +347,18 @@ def cover_copies(cluster, seconds=30):
         match = re.search(r'<source type="image/webp" srcset="([^"]+)"', html)
         return [unescape(part.split()[0]) for part in match.group(1).split(",")] if match else []
 
+    seen = []
+
+    def linked():
+        seen[:] = srcset()
+        return bool(seen)
+
     started = time.monotonic()
-    until(lambda: bool(srcset()), seconds=seconds, streak=3)
+    until(linked, seconds=seconds, streak=3)
     waited = time.monotonic() - started
-    answers = [fetch(url) for url in srcset()]
+    # The links node B gave last, not a new page: a worker that saw the copies' change
+    # later (within KIJI_CACHE_VERSION_TRUST) may still send the page from before it.
+    answers = [fetch(url) for url in seen]
     return {
         "edit": changed,
         "waited_s": waited,

@@ -148,6 +148,46 @@ def test_a_stale_page_is_sent_while_another_request_makes_the_new_one(client):
     assert state == "MISS" and "次の題名" in html
 
 
+MEANWHILE = []
+
+
+class Meanwhile:
+    """Does what MEANWHILE holds once a page is made, before the page cache keeps it:
+    what another request may do while this one is slow."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        while MEANWHILE:
+            MEANWHILE.pop()()
+        return response
+
+
+def test_a_slow_request_begun_before_a_change_does_not_put_back_the_page_it_replaced(client, settings):
+    position = settings.MIDDLEWARE.index("posts.pagecache.PageCacheMiddleware") + 1
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE[:position], f"{__name__}.Meanwhile", *settings.MIDDLEWARE[position:]]
+    post = make_post(title="遅い読者の見た題名")
+    url = post.get_absolute_url()
+    later = []
+
+    def edited_and_read_again():
+        saved(post, title="編集後の題名")
+        later.append(outcome(client, url))
+
+    MEANWHILE.append(edited_and_read_again)
+    slow = outcome(client, url)
+
+    assert slow[0] == "MISS" and "遅い読者の見た題名" in slow[1]
+    assert later[0][0] == "MISS" and "編集後の題名" in later[0][1]
+    lock = middleware.LOCK.format(host="testserver", path=url)
+    cache.add(lock, 1, 10)  # were the old page back, a busy site would send it as STALE
+
+    state, html = outcome(client, url)
+    assert state == "HIT" and "編集後の題名" in html
+
+
 def test_an_unpublished_post_is_gone_from_the_cache(client):
     post = make_post(title="取り下げる記事")
     fetch(client, post.get_absolute_url())

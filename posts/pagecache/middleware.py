@@ -106,10 +106,21 @@ class PageCacheMiddleware:
         # A page kept is compressed well once; one made for a single answer (the cache
         # off) quickly, as nginx does by default: level 6 cost a third of such a page.
         entry = _entry(response, {tag: seen.get(tag, 0) for tag in tags}, now, level=6 if keep else 1)
-        if keep:
+        if keep and not _newer(store.get(key), entry):
             store.set(key, entry, settings.KIJI_PAGE_CACHE_SECONDS)
             store.recent.put(key, entry)
         return _answer(request, entry, "MISS" if keep else None)
+
+
+def _newer(kept, entry):
+    """Whether `kept` was made after every change `entry` saw. A request that began
+    before a change and ended after another request had kept the page made since must
+    not put its older page back: readers would get it, stale, until it was made again."""
+    if kept is None:
+        return False
+    return kept["at"] >= entry["at"] and all(
+        kept["versions"].get(tag, 0) >= version for tag, version in entry["versions"].items()
+    )
 
 
 def _now():
