@@ -110,6 +110,26 @@ def test_a_match_deep_in_a_long_body_after_characters_that_normalise_longer_is_m
     assert len(excerpt) < 400
 
 
+def test_a_match_across_the_pieces_a_long_body_is_read_in_is_found_and_marked(client):
+    # Bodies are normalised 512 characters at a time, in batches of 1, 2, 4 … pieces:
+    # 量 ends the second batch and 子 begins the third.
+    make_post(title="境目", body="あ" * 1535 + "量子の話。" + "い" * 3000)
+
+    html = client.get("/search/?q=量子").content.decode()
+    excerpt = re.search(r'class="search-result__snippet">(.*?)</p>', html, re.S).group(1)
+    assert "<mark>量子</mark>の話。" in excerpt
+    assert len(excerpt) < 400
+
+
+def test_a_latin_word_is_marked_where_it_begins_a_word_not_inside_another(client):
+    make_post(title="GPU", body="smartx4090は別物。" + "前置き。" * 10 + "本物のRTX 4090の話。")
+
+    html = client.get("/search/?q=RTX4090").content.decode()
+    excerpt = re.search(r'class="search-result__snippet">(.*?)</p>', html, re.S).group(1)
+    assert "<mark>RTX 4090</mark>の話。" in excerpt
+    assert "<mark>" not in excerpt.split("本物の")[0]
+
+
 def test_the_excerpt_of_a_post_without_the_match_in_its_text_is_its_beginning(client):
     make_post(title="量子の題", body="本文の始まり。" + "続き。" * 300)
 
