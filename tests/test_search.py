@@ -21,6 +21,13 @@ def found(client, url):
     return re.findall(r'class="search-result__title"><a href="[^"]*">([^<]*)</a>', response.content.decode())
 
 
+def first_excerpt(client, url):
+    """The excerpt of a search page's first result, as HTML."""
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return re.search(r'class="search-result__snippet">(.*?)</p>', response.content.decode(), re.S).group(1)
+
+
 def test_japanese_words_are_split_into_overlapping_pairs():
     assert search.tokens("量子コンピュータ") == ["量子", "子コ", "コン", "ンピ", "ピュ", "ュー", "ータ", "タ"]
     assert search.tokens("ＲＴＸ４０９０とGPT-4oの比較") == ["rtx", "4090", "と", "gpt", "4", "o", "の比", "比較", "較"]
@@ -103,8 +110,7 @@ def test_a_match_deep_in_a_long_body_after_characters_that_normalise_longer_is_m
     filler = "㈱ｶﾞＡＢＣの前置き。\n" * 2000
     make_post(title="長文", body=filler + "結びに量子ＰＣの話。" + "後書き。" * 500)
 
-    html = client.get("/search/?q=量子pc").content.decode()
-    excerpt = re.search(r'class="search-result__snippet">(.*?)</p>', html, re.S).group(1)
+    excerpt = first_excerpt(client, "/search/?q=量子pc")
     assert excerpt.startswith("…") and excerpt.endswith("…")
     assert "結びに<mark>量子ＰＣ</mark>の話。" in excerpt
     assert len(excerpt) < 400
@@ -115,8 +121,7 @@ def test_a_match_across_the_pieces_a_long_body_is_read_in_is_found_and_marked(cl
     # 量 ends the second batch and 子 begins the third.
     make_post(title="境目", body="あ" * 1535 + "量子の話。" + "い" * 3000)
 
-    html = client.get("/search/?q=量子").content.decode()
-    excerpt = re.search(r'class="search-result__snippet">(.*?)</p>', html, re.S).group(1)
+    excerpt = first_excerpt(client, "/search/?q=量子")
     assert "<mark>量子</mark>の話。" in excerpt
     assert len(excerpt) < 400
 
@@ -124,8 +129,7 @@ def test_a_match_across_the_pieces_a_long_body_is_read_in_is_found_and_marked(cl
 def test_a_latin_word_is_marked_where_it_begins_a_word_not_inside_another(client):
     make_post(title="GPU", body="smartx4090は別物。" + "前置き。" * 10 + "本物のRTX 4090の話。")
 
-    html = client.get("/search/?q=RTX4090").content.decode()
-    excerpt = re.search(r'class="search-result__snippet">(.*?)</p>', html, re.S).group(1)
+    excerpt = first_excerpt(client, "/search/?q=RTX4090")
     assert "<mark>RTX 4090</mark>の話。" in excerpt
     assert "<mark>" not in excerpt.split("本物の")[0]
 
@@ -133,8 +137,7 @@ def test_a_latin_word_is_marked_where_it_begins_a_word_not_inside_another(client
 def test_the_excerpt_of_a_post_without_the_match_in_its_text_is_its_beginning(client):
     make_post(title="量子の題", body="本文の始まり。" + "続き。" * 300)
 
-    html = client.get("/search/?q=量子").content.decode()
-    excerpt = re.search(r'class="search-result__snippet">(.*?)</p>', html, re.S).group(1)
+    excerpt = first_excerpt(client, "/search/?q=量子")
     assert excerpt.startswith("本文の始まり。") and excerpt.endswith("…")
 
 

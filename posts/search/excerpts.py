@@ -58,8 +58,7 @@ def _locate(text, pattern):
     double, until one holds a match: a match is mostly near the start, and normalising
     every body in full cost a page of ten results 1 to 3 ms. Each batch is
     matched with the piece before it, so that a match across two pieces is found too."""
-    pieces, batch = [], 1
-    start = 0
+    pieces, start, batch = [], 0, 1
     while start < len(text):
         first = len(pieces)
         end = min(len(text), start + _CHUNK * batch)
