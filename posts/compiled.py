@@ -10,11 +10,16 @@ applied to the rows (JSON decoded, times made aware), as the ORM would.
 
 Arguments named in `static` become part of the SQL instead (slice bounds, which Django
 writes into it): each of their values is compiled once, and a few hundred are kept.
+
+An argument may also be a mapping of strings (a search's query terms): the query is
+handed a mapping of stand-ins for it, and any of its keys that the query reads is an
+argument of its own. Which keys a query reads must follow from the static arguments.
 """
 
 import datetime
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
@@ -34,9 +39,10 @@ class Compiled:
         """The queryset's rows for `arguments`, as tuples."""
         connection = connections[using]
         fixed = tuple(arguments.pop(name) for name in self.static)
-        sql, slots, converters = self._compiled(connection, using, fixed, sorted(arguments))
+        mapped = frozenset(name for name, value in arguments.items() if isinstance(value, Mapping))
+        sql, slots, converters = self._compiled(connection, using, fixed, sorted(arguments), mapped)
         params = [
-            _adapted(connection, arguments[slot]) if isinstance(slot, str) else slot.value for slot in slots
+            _adapted(connection, arguments[slot]) if isinstance(slot, str) else slot.value(arguments) for slot in slots
         ]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -56,23 +62,30 @@ class Compiled:
         rows = self.rows(using, **arguments)
         return rows[0] if rows else None
 
-    def _compiled(self, connection, using, fixed, names):
+    def _compiled(self, connection, using, fixed, names, mapped=frozenset()):
         key = (using, connection.vendor, fixed)
         compiled = self._kept.get(key)
         if compiled is not None:
             return compiled
-        stand_ins = {name: _stand_in(name, number) for number, name in enumerate(names)}
-        queryset = self.build(**dict(zip(self.static, fixed)), **stand_ins)
+        stand_ins = {name: _stand_in(name, number) for number, name in enumerate(names) if name not in mapped}
+        mappings = {name: _StandIns(name) for name in mapped}
+        queryset = self.build(**dict(zip(self.static, fixed)), **stand_ins, **mappings)
         compiler = queryset.query.get_compiler(using)
         sql, params = compiler.as_sql()
         wanted = {}
         for name, value in stand_ins.items():
             wanted[_key(value)] = name
             wanted[_key(_adapted(connection, value))] = name
+        for name, read in mappings.items():
+            wanted.update({_key(value): _Slot(name, key) for key, value in read.read.items()})
         slots = [wanted.get(_key(param)) or _Literal(param) for param in params]
-        missing = set(names) - {slot for slot in slots if isinstance(slot, str)}
+        used = {slot for slot in slots if not isinstance(slot, _Literal)}
+        expected = set(stand_ins) | {
+            _Slot(name, key) for name, read in mappings.items() for key in read.read
+        }
+        missing = expected - used
         if missing:
-            raise ValueError(f"the query does not use {', '.join(sorted(missing))}")
+            raise ValueError(f"the query does not use {', '.join(sorted(map(str, missing)))}")
         fields = [column[0] for column in compiler.select[: compiler.col_count]]
         converters = list(compiler.get_converters(fields).items())
         compiled = (sql, slots, converters)
@@ -83,21 +96,54 @@ class Compiled:
         return compiled
 
 
+class _StandIns(Mapping):
+    """Stand-ins for a mapping argument's strings, noting which keys the query read."""
+
+    def __init__(self, name):
+        self.name, self.read = name, {}
+
+    def __getitem__(self, key):
+        return self.read.setdefault(key, f"kiji-stand-in-for-{self.name}[{key}]-5d1c")
+
+    def __iter__(self):
+        raise TypeError("a query reads a mapping argument's keys by name, not by iterating it")
+
+    def __len__(self):
+        raise TypeError("a query reads a mapping argument's keys by name")
+
+
+class _Slot(tuple):
+    """A parameter that is the string `arguments[name][key]`."""
+
+    def __new__(cls, name, key):
+        return super().__new__(cls, (name, key))
+
+    def value(self, arguments):
+        name, key = self
+        return arguments[name][key]
+
+    def __str__(self):
+        return f"{self[0]}[{self[1]!r}]"
+
+
 class _Literal:
     """A parameter the query has whatever the arguments (a status, say)."""
 
-    __slots__ = ("value",)
+    __slots__ = ("literal",)
 
-    def __init__(self, value):
-        self.value = value
+    def __init__(self, literal):
+        self.literal = literal
+
+    def value(self, arguments):
+        return self.literal
 
 
 def _stand_in(name, number):
     """A value for argument `name` that no query holds by chance: a time for the names
-    that are times (`now`, `…_at`), a number for ids (`pk`, `…_id`), else a string."""
+    that are times (`now`, `…_at`), a number for ids (`pk`, `pk_…`, `…_id`), else a string."""
     if name == "now" or name.endswith("_at"):
         return _STAND_IN_TIME + datetime.timedelta(seconds=number)
-    if name == "pk" or name.endswith("_id"):
+    if name == "pk" or name.startswith("pk_") or name.endswith("_id"):
         return 1_987_654_321 + number
     return f"kiji-stand-in-for-{name}-5d1c"
 

@@ -252,7 +252,7 @@ def tag_detail(request, slug, page=1):
 
 def search(request):
     query = request.GET.get("q", "").strip()
-    paginator = site_search.Paginator(Post.objects.published(), query, settings.KIJI_POSTS_PER_PAGE)
+    paginator = site_search.Paginator(query, settings.KIJI_POSTS_PER_PAGE)
     try:
         page_obj = paginator.page(request.GET.get("page", 1))
     except (EmptyPage, PageNotAnInteger):

@@ -3,7 +3,7 @@ GIN indexes on PostgreSQL, `icontains` elsewhere."""
 
 import operator
 from contextlib import contextmanager
-from functools import cached_property, partial, reduce
+from functools import reduce
 from itertools import combinations
 
 from django.db import connections, transaction
@@ -25,47 +25,74 @@ _POSTGRESQL_WORDS = "words @@ to_tsquery('simple', %s)"
 _POSTGRESQL_TITLE = "title_words @@ to_tsquery('simple', %s)"
 
 
-class _Unindexed:
-    """Posts found with `icontains` on their own text: no index, for a small site."""
+class _Terms(dict):
+    """The strings a search's queries hand the database, by key ("match_1"), each made
+    from the phrases when first asked for: a query reads only a few of them, and there
+    are too many choices of titles to make every one for a long query."""
 
-    # How queries about titles are put together from one query per phrase.
-    _every = staticmethod(partial(reduce, operator.and_))
-    _either = staticmethod(partial(reduce, operator.or_))
+    def __init__(self, phrases, make):
+        super().__init__()
+        self.phrases, self._make = phrases, make
+
+    def __missing__(self, key):
+        name, _, number = key.rpartition("_")
+        value = self[key] = self._make(self.phrases, name, int(number))
+        return value
+
+
+class _Unindexed:
+    """Posts found with `icontains` on their own text: no index, for a small site.
+
+    A backend is made from the number of phrases and their `terms` alone, so that its
+    queries can be compiled once per shape (see pages.py and posts/compiled.py).
+    `icontains` wraps its text in the SQL's parameters, where a compiled query's
+    stand-ins would not be found: these queries are built each time."""
+
+    compiled = False
+
+    def __init__(self, size, terms, common=False):
+        """`size` phrases, whose `terms_for()` are `terms`; `common`, as `is_common()` said."""
+        self.size, self.terms, self.common = size, terms, common
+
+    @staticmethod
+    def make_term(phrases, name, number):
+        return phrases[number].text  # text_<phrase>
+
+    @classmethod
+    def terms_for(cls, phrases):
+        return _Terms(phrases, cls.make_term)
+
+    @staticmethod
+    def is_common(using, terms):
+        """Whether the matches are too many to rank (see `count_first`)."""
+        return False
 
     # Whether a page counts the matches before ranking them (see pages.Paginator).
     count_first = False
 
-    def __init__(self, phrases, using):
-        self.phrases, self.using = phrases, using
+    def bounded(self, found):
+        # MySQL and MariaDB cannot take a sliced subquery for IN.
+        return [pk for pk, in found]
 
     def matches(self, in_title=0):
         """Posts with every phrase, and `in_title` of them or more in the title."""
-        title = None
+        texts = [self.terms[f"text_{number}"] for number in range(self.size)]
+        conditions = []
         if in_title:
             # Any `in_title` of them: either of the ways of choosing them, every one.
-            choices = combinations(self._terms(), in_title)
-            title = self._either([self._every(chosen) for chosen in choices])
+            choices = combinations([Q(title__icontains=text) for text in texts], in_title)
+            conditions.append(reduce(operator.or_, [reduce(operator.and_, chosen) for chosen in choices]))
         # A phrase in the title is in the document too, which begins with the title:
         # with every phrase in the title, the title is all there is to ask.
-        return self._match(in_title < len(self.phrases), title)
-
-    def _terms(self):
-        """One query a phrase, in the database's terms, for `matches()` to combine."""
-        return [Q(title__icontains=phrase.text) for phrase in self.phrases]
-
-    def _match(self, every, title):
-        conditions = [title] if title else []
-        if every:
+        if in_title < self.size:
             conditions += [
-                Q(title__icontains=phrase.text)
-                | Q(description__icontains=phrase.text)
-                | Q(body_text__icontains=phrase.text)
-                for phrase in self.phrases
+                Q(title__icontains=text) | Q(description__icontains=text) | Q(body_text__icontains=text)
+                for text in texts
             ]
         return reduce(operator.and_, conditions)
 
     def _in_title(self):
-        return self._terms()
+        return [Q(title__icontains=self.terms[f"text_{number}"]) for number in range(self.size)]
 
     def title_matches(self):
         """How many of the phrases a post has in its title."""
@@ -97,6 +124,11 @@ def _fts5(phrase):
     return quoted + "*" if phrase.prefix else quoted
 
 
+def _combined(terms, in_title, every, either):
+    """Any `in_title` of `terms`: either of the ways of choosing them, every one."""
+    return either.join("(" + every.join(chosen) + ")" for chosen in combinations(terms, in_title))
+
+
 class _NoRowid(Func):
     """A post's id as SQLite must not use to find the post (`+id`): it then reads the
     posts through the publication index, which holds every column the rule needs."""
@@ -118,39 +150,46 @@ class _SQLite(_Unindexed):
     each checked against the matches, rather than each match looked up by its id: that
     reads the post's row past its body, and cost a common word's page 12 ms of its 14."""
 
-    _every = staticmethod(lambda terms: "(" + " AND ".join(terms) + ")")
-    _either = staticmethod(" OR ".join)
-
-    @cached_property
-    def _common(self):
-        expression = " AND ".join(map(_fts5, self.phrases))
-        with connections[self.using].cursor() as cursor:
-            cursor.execute(
-                f"SELECT (SELECT count(*) FROM ({_SQLITE_MATCH} LIMIT %s)), (SELECT max(rowid) FROM posts_search)",
-                [expression, MAX_RESULTS + 1],
-            )
-            found, everything = cursor.fetchone()
-        return found * _ROWID_COST > (everything or 0)
+    compiled = True
 
     @property
     def count_first(self):
         # Ranking reads each post's row, past its body, for its time.
-        return self._common
+        return self.common
+
+    @staticmethod
+    def make_term(phrases, name, number):
+        expressions = [_fts5(phrase) for phrase in phrases]
+        if name == "title":  # title_<phrase>
+            return "title : " + expressions[number]
+        # match_<in_title>: every phrase, and `in_title` of them in the title; a phrase
+        # in the title is in the document too, so with every one there, that is all.
+        every = [" AND ".join(expressions)] if number < len(phrases) else []
+        title = [f"title : ({_combined(expressions, number, ' AND ', ' OR ')})"] if number else []
+        return " AND ".join(every + title)
+
+    @staticmethod
+    def is_common(using, terms):
+        with connections[using].cursor() as cursor:
+            cursor.execute(
+                f"SELECT (SELECT count(*) FROM ({_SQLITE_MATCH} LIMIT %s)), (SELECT max(rowid) FROM posts_search)",
+                [terms["match_0"], MAX_RESULTS + 1],
+            )
+            found, everything = cursor.fetchone()
+        return found * _ROWID_COST > (everything or 0)
+
+    def bounded(self, found):
+        return found
 
     def _in(self, expression):
         matches = RawSQL(_SQLITE_MATCH, [expression])
-        return Q(In(_NoRowid(F("pk")), matches)) if self._common else Q(pk__in=matches)
+        return Q(In(_NoRowid(F("pk")), matches)) if self.common else Q(pk__in=matches)
 
-    def _terms(self):
-        return list(map(_fts5, self.phrases))
-
-    def _match(self, every, title):
-        expressions = [" AND ".join(map(_fts5, self.phrases))] if every else []
-        expressions += [f"title : ({title})"] if title else []
-        return self._in(" AND ".join(expressions))
+    def matches(self, in_title=0):
+        return self._in(self.terms[f"match_{in_title}"])
 
     def _in_title(self):
-        return [self._in("title : " + _fts5(phrase)) for phrase in self.phrases]
+        return [self._in(self.terms[f"title_{number}"]) for number in range(self.size)]
 
 
 def _tsquery(phrase):
@@ -174,24 +213,33 @@ class _PostgreSQL(_Unindexed):
     document (a short, stored tsvector), never by reading every post whose title has
     the phrase."""
 
-    _every = staticmethod(lambda terms: "(" + " & ".join(terms) + ")")
-    _either = staticmethod(" | ".join)
+    compiled = True
 
-    def _terms(self):
-        return list(map(_tsquery, self.phrases))
+    @staticmethod
+    def make_term(phrases, name, number):
+        queries = [_tsquery(phrase) for phrase in phrases]
+        if name == "phrase":  # phrase_<phrase>
+            return queries[number]
+        if name == "title":  # title_<in_title>
+            return _combined(queries, number, " & ", " | ")
+        return " & ".join(queries)  # words_0
 
-    def _match(self, every, title):
+    def bounded(self, found):
+        return found
+
+    def matches(self, in_title=0):
         conditions, params = [], []
-        if every:
+        if in_title < self.size:  # as in _Unindexed.matches()
             conditions.append(_POSTGRESQL_WORDS)
-            params.append(" & ".join(self._terms()))
-        if title:
+            params.append(self.terms["words_0"])
+        if in_title:
             conditions.append(_POSTGRESQL_TITLE)
-            params.append(title)
+            params.append(self.terms[f"title_{in_title}"])
         return Q(pk__in=RawSQL(_POSTGRESQL_DOCUMENTS + " AND ".join(conditions), params))
 
     def _title_count(self):
-        return " + ".join([f"({_POSTGRESQL_TITLE})::int"] * len(self.phrases)), self._terms()
+        sql = " + ".join([f"({_POSTGRESQL_TITLE})::int"] * self.size)
+        return sql, [self.terms[f"phrase_{number}"] for number in range(self.size)]
 
     def title_matches(self):
         return _of_document(*self._title_count(), IntegerField())
@@ -202,16 +250,23 @@ class _PostgreSQL(_Unindexed):
         # title first, as reading `words` (some 20 kB, from the TOAST table) costs more.
         count, params = self._title_count()
         sql, params = f"({count}) = %s", [*params, in_title]
-        if in_title < len(self.phrases):  # as in matches()
-            sql, params = f"{sql} AND {_POSTGRESQL_WORDS}", [*params, " & ".join(self._terms())]
+        if in_title < self.size:  # as in matches()
+            sql, params = f"{sql} AND {_POSTGRESQL_WORDS}", [*params, self.terms["words_0"]]
         return queryset.filter(_of_document(sql, params, BooleanField()))
 
 
 _BACKENDS = {"sqlite": _SQLite, "postgresql": _PostgreSQL}
 
 
+def backend_for(using):
+    return _BACKENDS.get(connections[using].vendor, _Unindexed)
+
+
 def index_for(queryset, phrases):
-    return _BACKENDS.get(connections[queryset.db].vendor, _Unindexed)(phrases, queryset.db)
+    """The index of `queryset`'s database, for `phrases`."""
+    backend = backend_for(queryset.db)
+    terms = backend.terms_for(phrases)
+    return backend(len(phrases), terms, backend.is_common(queryset.db, terms))
 
 
 def search(queryset, query):

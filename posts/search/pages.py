@@ -4,10 +4,13 @@ from functools import cached_property
 from math import comb, sqrt
 
 from django.core import paginator
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS
+from django.utils import timezone
 
+from ..compiled import Compiled
+from ..models import Post
 from . import backends
-from .backends import index_for, through_indexes
+from .backends import backend_for, through_indexes
 from .words import parse
 
 # Past the posts it ranks, a search page reads the newest posts one by one, checking
@@ -21,9 +24,92 @@ WALK_SCALE = 150
 MAX_TITLE_COMBINATIONS = 20
 
 
+def _published(now):
+    return Post.objects.published(at=now).order_by()
+
+
+class _Query:
+    """A query of search pages: `build(index, now, **arguments)` returns its values_list.
+    Where the database's index allows (SQLite, PostgreSQL), it is compiled once per
+    shape of search (the backend, how many phrases, whether they are common, and the
+    `static` arguments): building and compiling one of these querysets cost Django about
+    a millisecond, several times what the database then takes."""
+
+    SHAPE = ("backend", "phrases", "common")
+
+    def __init__(self, build, *, static=()):
+        self.build = build
+        self.compiled = Compiled(self._built, static=(*self.SHAPE, *static))
+
+    def _built(self, backend, phrases, common, terms, **arguments):
+        return self.build(backend(phrases, terms, common), **arguments)
+
+    def rows(self, index, using, **arguments):
+        if not index.compiled:
+            return list(self.build(index, **arguments).using(using))
+        shape = {"backend": type(index), "phrases": index.size, "common": index.common}
+        return self.compiled.rows(using, **shape, terms=index.terms, **arguments)
+
+
+# The posts with every phrase and `in_title` of them in the title, as far as `limit`.
+_FOUND = _Query(
+    lambda index, now, in_title, limit: (
+        _published(now).filter(index.matches(in_title)).values_list("pk")[:limit]
+    ),
+    static=("in_title", "limit"),
+)
+
+
+def _ranked(index, now, in_title, limit):
+    """The same posts ranked: (pk, how many phrases in the title), as far as `limit`.
+    Once they have been counted (`count_first`), all of them are ranked, in one pass
+    of the publication index; else the first `limit` found, each read by its id."""
+    posts = _published(now)
+    if not index.count_first:
+        posts = posts.filter(pk__in=index.bounded(_FOUND.build(index, now=now, in_title=in_title, limit=limit)))
+    else:
+        posts = posts.filter(index.matches(in_title))
+    ranked = posts.annotate(title_matches=index.title_matches()).order_by("-title_matches", "-published_at", "-pk")
+    return ranked.values_list("pk", "title_matches")[:limit]
+
+
+_RANKED = _Query(_ranked, static=("in_title", "limit"))
+# The publication time of the `walk`-th newest post.
+_WALKED_TO = _Query(
+    lambda index, now, walk: _published(now).order_by("-published_at", "-pk").values_list("published_at")[walk - 1 : walk],
+    static=("walk",),
+)
+# Of the posts published since `oldest_at`, newest first, those with `in_title` phrases in
+# the title, after `skip`.
+_NEWEST = _Query(
+    lambda index, now, oldest_at, in_title, skip, size: (
+        index.newest(_published(now).filter(published_at__gte=oldest_at).order_by("-published_at", "-pk"), in_title)
+        .values_list("pk")[skip : skip + size]
+    ),
+    static=("in_title", "skip", "size"),
+)
+# The same when every post is walked (there are fewer than `walk`).
+_NEWEST_OF_ALL = _Query(
+    lambda index, now, in_title, skip, size: (
+        index.newest(_published(now).order_by("-published_at", "-pk"), in_title)
+        .values_list("pk")[skip : skip + size]
+    ),
+    static=("in_title", "skip", "size"),
+)
+# The posts with `in_title` phrases in the title (or more, unless `exactly`), sorted.
+_HAVING = _Query(
+    lambda index, now, in_title, exactly, skip, size: (
+        index.having(_published(now).order_by("-published_at", "-pk"), in_title, exactly)
+        .values_list("pk")[skip : skip + size]
+    ),
+    static=("in_title", "exactly", "skip", "size"),
+)
+
+
 class Paginator(paginator.Paginator):
-    """`search(queryset, query)` in pages of post ids, ranked as it ranks, as far as
-    MAX_RESULTS: past that, `count` is MAX_RESULTS and `is_capped` is true.
+    """The published posts that match `query`, in pages of post ids, ranked as
+    `search()` ranks, as far as MAX_RESULTS: past that, `count` is MAX_RESULTS and
+    `is_capped` is true.
 
     Ranking every match of a common word would read tens of thousands of posts; a page
     reads a bounded number instead. The posts with every phrase are fetched through the
@@ -34,13 +120,18 @@ class Paginator(paginator.Paginator):
     which is quick for a word in many of them, or, for a word that few of the newest
     posts have, found through the index and sorted (see WALK_SCALE)."""
 
-    def __init__(self, queryset, query, per_page):
-        super().__init__(queryset, per_page, allow_empty_first_page=True)
-        self.phrases = parse(query)
+    def __init__(self, query, per_page, using=DEFAULT_DB_ALIAS):
+        super().__init__((), per_page, allow_empty_first_page=True)
+        self.phrases, self.using, self.now = parse(query), using, timezone.now()
 
     @cached_property
-    def _matcher(self):
-        return index_for(self.object_list, self.phrases)
+    def _index(self):
+        backend = backend_for(self.using)
+        terms = backend.terms_for(self.phrases)
+        return backend(len(self.phrases), terms, backend.is_common(self.using, terms))
+
+    def _rows(self, query, **arguments):
+        return query.rows(self._index, self.using, now=self.now, **arguments)
 
     @cached_property
     def _ranking(self):
@@ -49,27 +140,18 @@ class Paginator(paginator.Paginator):
         more (`having()`'s arguments))."""
         if not self.phrases:
             return [], None
-        index = self._matcher
-        posts = self.object_list.order_by().prefetch_related(None)
-        with through_indexes(posts.db):
+        limit = backends.MAX_RESULTS + 1
+        with through_indexes(self.using):
             for in_title in range(len(self.phrases) + 1):
                 if in_title > 1 and comb(len(self.phrases), in_title) > MAX_TITLE_COMBINATIONS:
                     return [], (in_title - 1, False)
-                # Ranked by the database, which returns two integers a post: loading a
-                # thousand timestamps here would take longer than the query.
-                found = posts.filter(index.matches(in_title)).values_list("pk", flat=True)[: backends.MAX_RESULTS + 1]
-                if not connections[posts.db].features.allow_sliced_subqueries_with_in:
-                    found = list(found)  # MySQL and MariaDB
                 # Where ranking costs much more than counting, the matches are counted
                 # first (on SQLite, a common word: it read each post's row).
-                if index.count_first and (len(found) if isinstance(found, list) else found.count()) > backends.MAX_RESULTS:
+                if self._index.count_first and len(self._rows(_FOUND, in_title=in_title, limit=limit)) > backends.MAX_RESULTS:
                     continue
-                rows = list(
-                    posts.filter(pk__in=found)
-                    .annotate(title_matches=index.title_matches())
-                    .order_by("-title_matches", "-published_at", "-pk")
-                    .values_list("pk", "title_matches")
-                )
+                # Ranked by the database, which returns two integers a post: loading a
+                # thousand timestamps here would take longer than the query.
+                rows = self._rows(_RANKED, in_title=in_title, limit=limit)
                 if len(rows) <= backends.MAX_RESULTS:
                     return rows, (in_title - 1, True) if in_title else None
         return [], (len(self.phrases), True)
@@ -99,19 +181,19 @@ class Paginator(paginator.Paginator):
     def _rest(self, rest, skip, size):
         """The pks of `size` posts of the rest of the results, after `skip` of them."""
         in_title, exactly = rest
-        index = self._matcher
-        posts = self.object_list.order_by("-published_at", "-pk").prefetch_related(None)
-        with through_indexes(posts.db):
+        page = {"in_title": in_title, "skip": skip, "size": size}
+        with through_indexes(self.using):
             if exactly:
                 # Posts with a phrase in the title are looked for by their titles first,
                 # which costs a tenth of reading their words: ten times as far.
                 walk = max(1, round(WALK_SCALE * sqrt(skip + size) * (10 if in_title else 1)))
-                oldest = list(posts.values_list("published_at", flat=True)[walk - 1 : walk])
-                newest = index.newest(posts.filter(published_at__gte=oldest[0]) if oldest else posts, in_title)
-                found = list(newest.values_list("pk", flat=True)[skip : skip + size])
+                oldest = self._rows(_WALKED_TO, walk=walk)
+                if oldest:
+                    found = self._rows(_NEWEST, oldest_at=oldest[0][0], **page)
+                else:
+                    found = self._rows(_NEWEST_OF_ALL, **page)
                 if len(found) == size or not oldest:
-                    return found
+                    return [pk for pk, in found]
             # Sorted by the title count first, which no index holds, so that PostgreSQL
             # finds the posts through the GIN index rather than reading them in order.
-            ranked = index.having(posts, in_title, exactly)
-            return list(ranked.values_list("pk", flat=True)[skip : skip + size])
+            return [pk for pk, in self._rows(_HAVING, exactly=exactly, **page)]
