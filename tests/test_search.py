@@ -116,6 +116,14 @@ def test_a_match_deep_in_a_long_body_after_characters_that_normalise_longer_is_m
     assert len(excerpt) < 400
 
 
+def test_a_match_after_one_character_that_grows_and_two_that_merge_is_marked_exactly(client):
+    # ㍻ becomes two characters and ｶﾞ one: the text keeps its length when normalised,
+    # but not one character for one.
+    make_post(title="元号", body="㍻では量子ＰＣを扱うｶﾞイド。")
+
+    assert "㍻では<mark>量子ＰＣ</mark>を扱うｶﾞイド。" in first_excerpt(client, "/search/?q=量子pc")
+
+
 def test_a_match_across_the_pieces_a_long_body_is_read_in_is_found_and_marked(client):
     # Bodies are normalised 512 characters at a time, in batches of 1, 2, 4 … pieces:
     # 量 ends the second batch and 子 begins the third.
