@@ -1,7 +1,6 @@
 """The excerpt of each result: the text around the first match, the matches marked."""
 
 import re
-import unicodedata
 from typing import NamedTuple
 from urllib.parse import quote
 
@@ -13,50 +12,8 @@ from django.utils.safestring import mark_safe
 
 from ..compiled import Compiled
 from ..models import Post
+from .normal import Normalised, joins_previous
 from .words import LETTER, parse
-
-
-def _normalised(text, exactly=False):
-    """`text` normalised as `tokens()` does, and for each of its characters the index
-    of the character of `text` it came from.
-
-    Japanese text has full-width punctuation, which NFKC changes one for one: where
-    the whole text, or a run of 16 characters, keeps its length, it is taken as mapped
-    one to one, unless `exactly`. (A character that grows and two that merge keep the
-    length too: `_pieces()` checks its matches and asks again `exactly` if one is off.)"""
-    if exactly:
-        return _clustered(text)
-    normalised = unicodedata.normalize("NFKC", text).lower()
-    if len(normalised) == len(text):
-        return normalised, range(len(text))
-    normal, origin = [], []
-    for start in range(0, len(text), 16):
-        run = text[start : start + 16]
-        normalised = unicodedata.normalize("NFKC", run).lower()
-        if len(normalised) == len(run):
-            normal.append(normalised)
-            origin.extend(range(start, start + len(run)))
-            continue
-        for position, character in enumerate(run, start):
-            piece = unicodedata.normalize("NFKC", character).lower()
-            normal.append(piece)
-            origin.extend([position] * len(piece))
-    return "".join(normal), origin
-
-
-def _clustered(text):
-    """`_normalised(text)` a character at a time, with the marks that combine with it
-    (ｶﾞ becomes ガ): slower, and exact."""
-    normal, origin, start = [], [], 0
-    while start < len(text):
-        end = start + 1
-        while end < len(text) and unicodedata.combining(unicodedata.normalize("NFKD", text[end])[:1] or " "):
-            end += 1
-        piece = unicodedata.normalize("NFKC", text[start:end]).lower()
-        normal.append(piece)
-        origin.extend([start] * len(piece))
-        start = end
-    return "".join(normal), origin
 
 
 def _pattern(phrases):
@@ -74,48 +31,37 @@ def _pattern(phrases):
     return re.compile("|".join(alternatives)) if alternatives else None
 
 
-# Bodies are normalised in pieces this long to find a match and where it came from.
-_CHUNK = 512
+# A body is normalised from its start, this far and then four times as far each time,
+# until that holds a match: a match is mostly near the start, and a body may be 2 MB.
+_FIRST_READ = 2048
 
 
-def _locate(text, pattern):
-    """Where in `text` (about: to a piece's start) the first match of `pattern` in its
-    normalised form lies, or None. The pieces are normalised in C, in batches that
-    double, until one holds a match: a match is mostly near the start, and normalising
-    every body in full cost a page of ten results 1 to 3 ms. Each batch is
-    matched with the piece before it, so that a match across two pieces is found too."""
-    pieces, start, batch = [], 0, 1
-    while start < len(text):
-        first = len(pieces)
-        end = min(len(text), start + _CHUNK * batch)
-        pieces += [unicodedata.normalize("NFKC", text[at : at + _CHUNK]).lower() for at in range(start, end, _CHUNK)]
-        since = max(0, first - 1)
-        found = pattern.search("".join(pieces[since:]))
-        if found is not None:
-            reached = 0
-            for number, piece in enumerate(pieces[since:], since):
-                reached += len(piece)
-                if reached > found.start():
-                    return number * _CHUNK
-        start, batch = end, batch * 2
-    return None
+def _read(text, pattern, width):
+    """`text` as far as its first match of `pattern` and `width` characters past it (all
+    of it where that is further, or nothing matches), normalised."""
+    end = _FIRST_READ
+    while end < len(text):
+        while end < len(text) and joins_previous(text, end):
+            end += 1  # a cluster is normalised whole
+        normal = Normalised(text[:end])
+        found = pattern.search(normal.text) if pattern else None
+        if pattern is None or (found and normal.end(found.end() - 1) + width <= end):
+            return normal
+        end *= 4
+    return Normalised(text)
 
 
 def snippet(text, query, width=120):
     """About `width` characters of `text` around the first match of `query`, as
     (text, is_match) pieces, so that a template can mark the matches up."""
-    pattern = _pattern(parse(query))
-    # A body is normalised in pieces to find its first match; only the window around
-    # that is mapped back character by character, which costs a few hundredths of it.
-    offset, window = 0, text
-    if pattern and len(text) > 3 * width:
-        at = _locate(text, pattern) or 0
-        offset = max(0, at - width)
-        window = text[offset : at + _CHUNK + 2 * width]
-    pieces, start, end = _pieces(window, pattern, width)
-    if start > 0 or offset > 0:
+    return _snippet(text, _pattern(parse(query)), width)
+
+
+def _snippet(text, pattern, width):
+    pieces, start, end = _pieces(text, _read(text, pattern, width), pattern, width)
+    if start > 0:
         pieces.insert(0, ("…", False))
-    if end < len(window) or offset + len(window) < len(text):
+    if end < len(text):
         pieces.append(("…", False))
     merged = []
     for piece, is_match in pieces:
@@ -126,36 +72,22 @@ def snippet(text, query, width=120):
     return merged
 
 
-def _mapped(text, normal, origin, pattern):
-    """Whether each match of `pattern` in `normal` comes from text of `text` that
-    normalises to it, as `origin` says."""
-    for match in pattern.finditer(normal):
-        begin, finish = origin[match.start()], origin[match.end() - 1] + 1
-        if unicodedata.normalize("NFKC", text[begin:finish]).lower() != match.group():
-            return False
-    return True
-
-
-def _pieces(text, pattern, width):
+def _pieces(text, normal, pattern, width):
     """(pieces, start, end): `text[start:end]`, about `width` characters around the
-    first match of `pattern`, cut into matches and the text between them."""
-    normal, origin = _normalised(text)
-    if pattern and not _mapped(text, normal, origin, pattern):
-        normal, origin = _normalised(text, exactly=True)
-    first = pattern.search(normal) if pattern else None
+    first match of `pattern` in `normal` (the start of `text`, normalised), cut into
+    matches and the text between them."""
+    first = pattern.search(normal.text) if pattern else None
     start = 0
     if first:
-        at = origin[first.start()]
+        at = normal.begin(first.start())
         start = max(0, at - width // 4)
         # Begin at a line or Japanese sentence that starts shortly before the match.
         start = max(text.rfind("\n", start, at), text.rfind("。", start, at), start - 1) + 1
     end = min(len(text), start + width)
     pieces, position = [], start
-    if pattern:
-        for match in pattern.finditer(normal):
-            begin, finish = origin[match.start()], origin[match.end() - 1] + 1
-            if finish <= start:
-                continue
+    if first:
+        for match in pattern.finditer(normal.text, first.start()):
+            begin, finish = normal.begin(match.start()), normal.end(match.end() - 1)
             if begin >= end:
                 break
             begin, finish = max(begin, position), min(finish, end)
@@ -225,7 +157,7 @@ def results(pks, query, width=120):
     categories = {}
     for post_id, name, slug in _CATEGORIES.rows(count=len(pks), **numbered):
         categories.setdefault(post_id, []).append((name, category_url(slug)))
-    date_format = formats.get_format("DATE_FORMAT")
+    date_format, pattern = formats.get_format("DATE_FORMAT"), _pattern(parse(query))
     found = []
     for pk in pks:
         if pk not in rows:
@@ -236,10 +168,10 @@ def results(pks, query, width=120):
             Result(
                 url=post_url(slug),
                 title=title,
-                published=dateformat.format(local, "c"),
+                published=local.isoformat(),
                 date=dateformat.format(local, date_format),
                 categories=categories.get(pk, []),
-                excerpt=_marked(snippet("\n".join(filter(None, [description, body_text])), query, width)),
+                excerpt=_marked(_snippet("\n".join(filter(None, [description, body_text])), pattern, width)),
             )
         )
     return found
