@@ -1,5 +1,6 @@
 """Search results in pages, bounded however many posts match."""
 
+from contextlib import nullcontext
 from functools import cached_property
 from math import comb, sqrt
 
@@ -74,6 +75,10 @@ def _ranked(index, now, in_title, limit):
 
 
 _RANKED = _Query(_ranked, static=("in_title", "limit"))
+# The first `limit` posts found, with what ranks them (PostgreSQL: see `found_ranked()`).
+_FOUND_RANKED = _Query(
+    lambda index, now, in_title, limit: index.found_ranked(now, in_title, limit), static=("in_title", "limit")
+)
 # The publication time of the `walk`-th newest post.
 _WALKED_TO = _Query(
     lambda index, now, walk: _published(now).order_by("-published_at", "-pk").values_list("published_at")[walk - 1 : walk],
@@ -145,16 +150,28 @@ class Paginator(paginator.Paginator):
             for in_title in range(len(self.phrases) + 1):
                 if in_title > 1 and comb(len(self.phrases), in_title) > MAX_TITLE_COMBINATIONS:
                     return [], (in_title - 1, False)
-                # Where ranking costs much more than counting, the matches are counted
-                # first (on SQLite, a common word: it read each post's row).
-                if self._index.count_first and len(self._rows(_FOUND, in_title=in_title, limit=limit)) > backends.MAX_RESULTS:
-                    continue
-                # Ranked by the database, which returns two integers a post: loading a
-                # thousand timestamps here would take longer than the query.
-                rows = self._rows(_RANKED, in_title=in_title, limit=limit)
-                if len(rows) <= backends.MAX_RESULTS:
+                rows = self._ranked(in_title, limit)
+                if rows is not None and len(rows) <= backends.MAX_RESULTS:
                     return rows, (in_title - 1, True) if in_title else None
         return [], (len(self.phrases), True)
+
+    def _ranked(self, in_title, limit):
+        """The posts `matches(in_title)`, as (pk, title matches), ranked, as far as
+        `limit`; or None where they were counted first, and are more than MAX_RESULTS."""
+        index = self._index
+        if index.ranks_found:
+            found = self._rows(_FOUND_RANKED, in_title=in_title, limit=limit)
+            if len(found) > backends.MAX_RESULTS:
+                return None
+            found.sort(key=lambda row: (row[1], row[2], row[0]), reverse=True)  # as _ranked() sorts
+            return [(pk, title_matches) for pk, title_matches, _ in found]
+        # Where ranking costs much more than counting, the matches are counted first
+        # (on SQLite, a common word: it read each post's row).
+        if index.count_first and len(self._rows(_FOUND, in_title=in_title, limit=limit)) > backends.MAX_RESULTS:
+            return None
+        # Ranked by the database, which returns two integers a post: SQLite keeps times
+        # as text, and loading a thousand of them here would take longer than the query.
+        return self._rows(_RANKED, in_title=in_title, limit=limit)
 
     @cached_property
     def count(self):
@@ -167,16 +184,31 @@ class Paginator(paginator.Paginator):
         return self._ranking[1] is not None
 
     def page(self, number):
-        number = self.validate_number(number)
+        # The ranking and the rest of the page share one transaction through_indexes(),
+        # which no error may leave: inside a request's own transaction, it would break
+        # that one.
+        error = None
+        with through_indexes(self.using) if self.phrases else nullcontext():
+            try:
+                number = self.validate_number(number)
+            except paginator.InvalidPage as invalid:
+                error = invalid
+            else:
+                pks = self._pks(number)
+        if error:
+            raise error
+        # The page holds the posts' ids, best first: `excerpts.results` reads what the
+        # page shows of them.
+        return self._get_page(pks, number, self)
+
+    def _pks(self, number):
         start = (number - 1) * self.per_page
         size = min(self.per_page, self.count - start)
         ranked, rest = self._ranking
         pks = [pk for pk, _ in ranked[start : start + size]]
         if rest and len(pks) < size:
             pks += self._rest(rest, max(0, start - len(ranked)), size - len(pks))
-        # The page holds the posts' ids, best first: `excerpts.results` reads what the
-        # page shows of them.
-        return self._get_page(pks, number, self)
+        return pks
 
     def _rest(self, rest, skip, size):
         """The pks of `size` posts of the rest of the results, after `skip` of them."""
