@@ -53,10 +53,12 @@ def base_env(work):
     return env
 
 
-def manage(env, *args, what):
-    """Run a management command; stop the benchmark with its output if it fails."""
+def manage(env, *args, what, nice=0):
+    """Run a management command, at `nice` (as background work runs in production);
+    stop the benchmark with its output if it fails."""
     started = time.perf_counter()
-    done = subprocess.run([*MANAGE, *args], check=False, cwd=ROOT, env=env, capture_output=True, text=True)
+    command = ["nice", "-n", str(nice), *MANAGE, *args] if nice else [*MANAGE, *args]
+    done = subprocess.run(command, check=False, cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
         sys.exit(f"{what}: `manage.py {' '.join(args)}` failed (exit {done.returncode}):\n{tail}")
