@@ -305,15 +305,11 @@ class _PostgreSQL(_Unindexed):
 _BACKENDS = {"sqlite": _SQLite, "postgresql": _PostgreSQL}
 
 
-def backend_for(using):
-    return _BACKENDS.get(connections[using].vendor, _Unindexed)
-
-
-def index_for(queryset, phrases):
-    """The index of `queryset`'s database, for `phrases`."""
-    backend = backend_for(queryset.db)
+def index_for(using, phrases):
+    """The index of the database `using`, for `phrases`."""
+    backend = _BACKENDS.get(connections[using].vendor, _Unindexed)
     terms = backend.terms_for(phrases)
-    return backend(len(phrases), terms, backend.is_common(queryset.db, terms))
+    return backend(len(phrases), terms, backend.is_common(using, terms))
 
 
 def search(queryset, query):
@@ -323,7 +319,7 @@ def search(queryset, query):
     phrases = parse(query)
     if not phrases:
         return queryset.none()
-    index = index_for(queryset, phrases)
+    index = index_for(queryset.db, phrases)
     return (
         queryset.filter(index.matches())
         .annotate(title_matches=index.title_matches())

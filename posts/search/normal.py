@@ -70,7 +70,7 @@ class _Tables:
 
 @functools.cache
 def _tables():
-    """Made on first use (some 20 ms) rather than at import, which every command pays."""
+    """Made on first use (30 to 40 ms) rather than at import, which every command pays."""
     return _Tables()
 
 

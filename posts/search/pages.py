@@ -11,7 +11,7 @@ from django.utils import timezone
 from ..compiled import Compiled
 from ..models import Post
 from . import backends
-from .backends import backend_for, through_indexes
+from .backends import index_for, through_indexes
 from .words import parse
 
 # Past the posts it ranks, a search page reads the newest posts one by one, checking
@@ -131,9 +131,7 @@ class Paginator(paginator.Paginator):
 
     @cached_property
     def _index(self):
-        backend = backend_for(self.using)
-        terms = backend.terms_for(self.phrases)
-        return backend(len(self.phrases), terms, backend.is_common(self.using, terms))
+        return index_for(self.using, self.phrases)
 
     def _rows(self, query, **arguments):
         return query.rows(self._index, self.using, now=self.now, **arguments)
