@@ -212,9 +212,9 @@ def _of_document(sql, params, output_field):
 
 
 class _Cast:
-    """For an expression whose SQL casts to its field's type: Django then converts
-    each value again in Python, which for the thousand rows of `found_ranked()` cost
-    a page 2 ms."""
+    """For an expression whose SQL already casts to its field's type, so that Django
+    does not convert each value again in Python (0.3 ms a page for the thousand rows
+    of `found_ranked()`)."""
 
     convert_value = staticmethod(Func._convert_value_noop)
 
@@ -226,7 +226,8 @@ class _Integer(_Cast, RawSQL):
 
 class _Microseconds(_Cast, Func):
     """A time as whole microseconds since 1970, which orders as the time does: psycopg
-    reads a number in C but a time in Python, and a thousand times cost a page 8 ms."""
+    reads a number in C but a time in Python: a thousand times took 6.2 ms to read,
+    as numbers 1.5 ms."""
 
     template = "(extract(epoch from %(expressions)s) * 1000000)::bigint"
     output_field = BigIntegerField()
