@@ -239,6 +239,7 @@ class _PostgreSQL(_Unindexed):
     the phrase."""
 
     compiled = True
+    ranks_found = True
 
     @staticmethod
     def make_term(phrases, name, number):
@@ -251,8 +252,6 @@ class _PostgreSQL(_Unindexed):
 
     def bounded(self, found):
         return found
-
-    ranks_found = True
 
     def _documents(self, in_title):
         """The WHERE of the documents that `matches(in_title)`, and its parameters."""
@@ -271,10 +270,10 @@ class _PostgreSQL(_Unindexed):
 
     def found_ranked(self, now, in_title, limit):
         """The first `limit` published posts found, unsorted, as (pk, how many phrases
-        in the title, publication time in microseconds): each document found is read with its post,
-        once. Ranked by PostgreSQL, the same posts were read three times (to find
-        the published ones, to sort them, and for their titles' words), which was most
-        of a search page's time in PostgreSQL; and for a word in more than
+        in the title, publication time in microseconds): each document found is read
+        with its post, once. Ranked by PostgreSQL, the same posts were read three times
+        (to find the published ones, to sort them, and for their titles' words), which
+        was most of a search page's time in PostgreSQL; and for a word in more than
         MAX_RESULTS posts the ranking is thrown away."""
         sql, params = self._documents(in_title)
         count, count_params = self._title_count()

@@ -122,12 +122,13 @@ class Normalised:
         """A piece from `normal_start`: the cluster text[begin:end], or, with `end`
         None, characters each from one of `text` from `begin` on."""
         self._starts.append(normal_start)
-        self._spans.append((normal_start, begin, end))
+        self._spans.append((begin, end))
 
     def _span(self, index):
-        normal_start, begin, end = self._spans[bisect.bisect_right(self._starts, index) - 1]
+        piece = bisect.bisect_right(self._starts, index) - 1
+        begin, end = self._spans[piece]
         if end is None:
-            begin += index - normal_start
+            begin += index - self._starts[piece]
             end = begin + 1
         return begin, end
 

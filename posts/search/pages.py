@@ -148,12 +148,12 @@ class Paginator(paginator.Paginator):
             for in_title in range(len(self.phrases) + 1):
                 if in_title > 1 and comb(len(self.phrases), in_title) > MAX_TITLE_COMBINATIONS:
                     return [], (in_title - 1, False)
-                rows = self._ranked(in_title, limit)
+                rows = self._rank(in_title, limit)
                 if rows is not None and len(rows) <= backends.MAX_RESULTS:
                     return rows, (in_title - 1, True) if in_title else None
         return [], (len(self.phrases), True)
 
-    def _ranked(self, in_title, limit):
+    def _rank(self, in_title, limit):
         """The posts `matches(in_title)`, as (pk, title matches), ranked, as far as
         `limit`; or None where they were counted first, and are more than MAX_RESULTS."""
         index = self._index
@@ -161,7 +161,8 @@ class Paginator(paginator.Paginator):
             found = self._rows(_FOUND_RANKED, in_title=in_title, limit=limit)
             if len(found) > backends.MAX_RESULTS:
                 return None
-            found.sort(key=lambda row: (row[1], row[2], row[0]), reverse=True)  # as _ranked() sorts
+            # As _ranked()'s SQL sorts: title matches, time, id, each the greatest first.
+            found.sort(key=lambda row: (row[1], row[2], row[0]), reverse=True)
             return [(pk, title_matches) for pk, title_matches, _ in found]
         # Where ranking costs much more than counting, the matches are counted first
         # (on SQLite, a common word: it read each post's row).
