@@ -11,6 +11,12 @@ applied to the rows (JSON decoded, times made aware), as the ORM would.
 Arguments named in `static` become part of the SQL instead (slice bounds, which Django
 writes into it): each of their values is compiled once, and a few hundred are kept.
 
+A `counted` query returns how many rows the queryset has, as [(count,)], counted by the
+database (as `QuerySet.count()` does): a thousand ids cost more to read than to count.
+An `unless_full` query returns None where its slice is full (as many rows as its LIMIT),
+without the database sending them: a search reads its first thousand matches to rank
+them, but only where there are no more. Its first column must never be null (an id).
+
 An argument may also be a mapping of strings (a search's query terms): the query is
 handed a mapping of stand-ins for it, and any of its keys that the query reads is an
 argument of its own. Which keys a query reads must follow from the static arguments.
@@ -28,15 +34,16 @@ _STAND_IN_TIME = datetime.datetime(2001, 2, 3, 4, 5, 6, 789123, tzinfo=datetime.
 
 
 class Compiled:
-    def __init__(self, build, *, static=()):
+    def __init__(self, build, *, static=(), counted=False, unless_full=False):
         """`build(**arguments)` returns the queryset (a values_list) for the arguments."""
         self.build = build
         self.static = tuple(static)
+        self.counted, self.unless_full = counted, unless_full
         self._kept = OrderedDict()
         self._lock = threading.Lock()
 
     def rows(self, using=DEFAULT_DB_ALIAS, **arguments):
-        """The queryset's rows for `arguments`, as tuples."""
+        """The queryset's rows for `arguments`, as tuples (None for a full `unless_full`)."""
         connection = connections[using]
         fixed = tuple(arguments.pop(name) for name in self.static)
         mapped = frozenset(name for name, value in arguments.items() if isinstance(value, Mapping))
@@ -47,6 +54,8 @@ class Compiled:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
+        if self.unless_full and rows and rows[0][0] is None:
+            return None  # the row that says the slice is full
         if not converters:
             return [tuple(row) for row in rows]
         converted = []
@@ -86,8 +95,13 @@ class Compiled:
         missing = expected - used
         if missing:
             raise ValueError(f"the query does not use {', '.join(sorted(map(str, missing)))}")
-        fields = [column[0] for column in compiler.select[: compiler.col_count]]
-        converters = list(compiler.get_converters(fields).items())
+        if self.counted:
+            sql, converters = f"SELECT COUNT(*) FROM ({sql}) counted", []
+        else:
+            fields = [column[0] for column in compiler.select[: compiler.col_count]]
+            converters = list(compiler.get_converters(fields).items())
+        if self.unless_full:
+            sql = _unless_full(sql, queryset.query, compiler.col_count)
         compiled = (sql, slots, converters)
         with self._lock:
             self._kept[key] = compiled
@@ -136,6 +150,19 @@ class _Literal:
 
     def value(self, arguments):
         return self.literal
+
+
+def _unless_full(sql, query, columns):
+    """`sql`'s rows while they are fewer than its slice's size; else one row of nulls."""
+    if query.high_mark is None:
+        raise ValueError("an unless_full query is sliced")
+    size = query.high_mark - query.low_mark
+    # A query named more than once is computed once (PostgreSQL, SQLite).
+    return (
+        f"WITH found AS ({sql}), enough AS (SELECT count(*) < {size} AS fits FROM found)"
+        " SELECT found.* FROM found, enough WHERE enough.fits"
+        f" UNION ALL SELECT {', '.join(['NULL'] * columns)} FROM enough WHERE NOT enough.fits"
+    )
 
 
 def _stand_in(name, number):
