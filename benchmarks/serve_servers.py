@@ -67,12 +67,17 @@ def manage(env, *args, what, nice=0):
 
 def import_site(env, site, label, log):
     """Migrate, import the Hugo site (None: it is imported already, from a run with
-    --reuse) and run the task worker until its queue is empty."""
+    --reuse, so upgrade it as the README says) and run the task worker until its queue
+    is empty."""
     _, seconds = manage(env, "migrate", "--noinput", what=label)
     if site is not None:
         log(f"{label}: migrated in {seconds:.0f} s; importing {site.name}/ …")
         _, seconds = manage(env, "import_hugo", str(site), "--verbosity", "0", what=label)
         log(f"{label}: imported in {seconds:.0f} s; running the task worker …")
+    else:
+        log(f"{label}: migrated in {seconds:.0f} s; rendering the stored pages again …")
+        _, seconds = manage(env, "render_pages", what=label)
+        log(f"{label}: rendered in {seconds:.0f} s; running the task worker …")
     _, seconds = manage(env, "db_worker", "--batch", "--no-startup-delay", "--no-reload", what=label)
     log(f"{label}: tasks done in {seconds:.0f} s")
 

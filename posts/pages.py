@@ -1,5 +1,5 @@
-"""Readers' article pages and post cards, rendered when content changes and stored
-with their post, so that a reader's request reads one row instead of rendering.
+"""Readers' article pages, post cards and the heads of search results, rendered when
+content changes and stored with their post, so that a reader's request reads one row instead of rendering.
 
 A change bumps page versions (pagecache/versions.py); `note_changed` turns the bumped
 tags into posts to render again, in the change's transaction, and `refresh` (a task)
@@ -75,11 +75,16 @@ def refresh():
     return done
 
 
+# The templates of what is stored, and the field each is kept in.
+CARD = "posts/_post_card.html"
+RESULT_HEAD = "posts/_search_result_head.html"
+
+
 def store(post):
-    """Render `post`'s page and card as readers see them and keep them on the post.
-    Drafts and other posts readers cannot see keep nothing."""
+    """Render `post`'s page, card and search result head as readers see them and keep
+    them on the post. Drafts and other posts readers cannot see keep nothing."""
     if not post.is_published:
-        Post.objects.filter(pk=post.pk).update(page_html="", card_html="", rendered={})
+        Post.objects.filter(pk=post.pk).update(page_html="", card_html="", result_html="", rendered={})
         return
     snapshot = versions.current(fresh=True)  # before reading anything it will show
     seen, at = snapshot.versions, timezone.now().timestamp()
@@ -87,10 +92,11 @@ def store(post):
 
     request = reader_request(post.get_absolute_url())
     page = article_response(request, post).content.decode()
-    card = render_to_string("posts/_post_card.html", {"post": post}, request)
+    card = render_to_string(CARD, {"post": post}, request)
+    head = render_to_string(RESULT_HEAD, {"post": post}, request)
     tags = {versions.SITE, *request._kiji_tags}
     rendered = {"versions": {tag: seen.get(tag, 0) for tag in tags}, "at": at}
-    Post.objects.filter(pk=post.pk).update(page_html=page, card_html=card, rendered=rendered)
+    Post.objects.filter(pk=post.pk).update(page_html=page, card_html=card, result_html=head, rendered=rendered)
 
 
 class _ReaderRequest(HttpRequest):
@@ -153,14 +159,21 @@ def cards(request, rows):
     """The cards of `rows` ((pk, stored card, rendered) in list order) as lists show
     them: stored, or, for staff and while out of date, rendered now (their posts read
     in two queries for the whole page)."""
+    shown = as_readers_see(request, rows, CARD)
+    return [shown[pk] for pk, _card, _rendered in rows if pk in shown]
+
+
+def as_readers_see(request, rows, template):
+    """{pk: HTML} for `rows` ((pk, what `template` stored, rendered)): the stored HTML,
+    or, for staff and while out of date, `template` rendered now. A post deleted since
+    the rows were read has none."""
     from django.utils.safestring import mark_safe
 
     readers, now = for_readers(request), timezone.now().timestamp()
-    stored = {pk: card for pk, card, rendered in rows if readers and card and fresh(rendered, now)}
-    missing = [pk for pk, _card, _rendered in rows if pk not in stored]
-    live = {post.pk: post for post in Post.objects.for_list().filter(pk__in=missing)} if missing else {}
-    return [
-        # Rendered by this same template when stored, escaped there.
-        mark_safe(stored[pk]) if pk in stored else render_to_string("posts/_post_card.html", {"post": live[pk]}, request)
-        for pk, _card, _rendered in rows
-    ]
+    # Rendered by this same template when stored, escaped there.
+    shown = {pk: mark_safe(html) for pk, html, rendered in rows if readers and html and fresh(rendered, now)}
+    missing = [pk for pk, _html, _rendered in rows if pk not in shown]
+    if missing:
+        for post in Post.objects.for_list().filter(pk__in=missing):
+            shown[post.pk] = render_to_string(template, {"post": post}, request)
+    return shown

@@ -260,5 +260,5 @@ def search(request):
     return render(
         request,
         "posts/search.html",
-        {"query": query, "page_obj": page_obj, "results": site_search.results(page_obj.object_list, query)},
+        {"query": query, "page_obj": page_obj, "results": site_search.results(request, page_obj.object_list, query)},
     )

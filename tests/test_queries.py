@@ -16,12 +16,12 @@ made, and this process's page versions read.
     /categories/<slug>/, /tags/<slug>/,
     and their /page/N/                     2        the term, then as a list page
     /archives/                             1        every published post's title, slug, date
-    /search/?q=… (and &page=N)             4        first, on SQLite how many documents have
+    /search/?q=… (and &page=N)             3        first, on SQLite how many documents have
                                                     the words, on PostgreSQL the planner
                                                     settings of the search's transaction
                                                     (search/backends.py); the ranked matches
-                                                    (at most 1,000); the page's posts with
-                                                    their text, their categories
+                                                    (at most 1,000); the page's posts' text
+                                                    and their results' stored heads
     /search/ (no query)                    0
     /index.xml, /posts/index.xml           3        posts, their categories, their tags
     /categories/<slug>/index.xml,
@@ -58,7 +58,7 @@ TERM = 2
 TERM_LIST = 1
 ARTICLE_IN_A_NEW_PROCESS = 5
 ARCHIVES = 1
-SEARCH = 4  # see test_search
+SEARCH = 3  # see test_search
 EMPTY_SEARCH = 0
 SITE_FEED = 3
 TERM_FEED = 4

@@ -218,10 +218,12 @@ class Post(models.Model):
     has_affiliate_links = models.BooleanField(editable=False, default=False)
     # Resized WebP and fallback copies of the cover, made by a task (renditions.py).
     cover_renditions = models.JSONField(editable=False, default=dict)
-    # The article page and the card as readers see them, rendered by a task when what
-    # they show changes, with the page versions they were rendered with (pages.py).
+    # The article page, the card and the head of the search result (categories, date,
+    # title) as readers see them, rendered by a task when what they show changes, with
+    # the page versions they were rendered with (pages.py).
     page_html = models.TextField(editable=False, default="")
     card_html = models.TextField(editable=False, default="")
+    result_html = models.TextField(editable=False, default="")
     rendered = models.JSONField(editable=False, default=dict)
 
     objects = PostQuerySet.as_manager()

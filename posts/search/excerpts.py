@@ -2,14 +2,11 @@
 
 import re
 from typing import NamedTuple
-from urllib.parse import quote
 
-from django.urls import reverse
-from django.utils import dateformat, formats, timezone
 from django.utils.html import escape
-from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import mark_safe
 
+from .. import pages
 from ..compiled import Compiled
 from ..models import Post
 from .normal import Normalised, joins_previous
@@ -103,11 +100,7 @@ def _pieces(text, normal, pattern, width):
 class Result(NamedTuple):
     """A search result as the page shows it."""
 
-    url: str
-    title: str
-    published: str  # ISO 8601, local time
-    date: str  # as the site writes dates
-    categories: list  # (name, url), by name
+    head: str  # HTML: the post's categories, date and title, as stored (posts/pages.py)
     excerpt: str  # HTML: the snippet, escaped, its matches in <mark>
 
 
@@ -117,61 +110,26 @@ def _marked(pieces):
     return mark_safe("".join(f"<mark>{escape(text)}</mark>" if is_match else escape(text) for text, is_match in pieces))
 
 
-def _rows(build):
-    """`build(pks)` compiled for each number of posts a page shows."""
-    return Compiled(lambda count, **pks: build([pks[f"pk_{number}"] for number in range(count)]), static=("count",))
-
-
-_TEXTS = _rows(
-    lambda pks: Post.objects.filter(pk__in=pks)
+# What a page's excerpts and stored heads are made from, compiled for each number of
+# posts a page shows.
+_TEXTS = Compiled(
+    lambda count, **pks: Post.objects.filter(pk__in=[pks[f"pk_{number}"] for number in range(count)])
     .order_by()
-    .values_list("pk", "title", "slug", "published_at", "description", "body_text")
+    .values_list("pk", "description", "body_text", "result_html", "rendered"),
+    static=("count",),
 )
-_CATEGORIES = _rows(
-    lambda pks: Post.categories.through.objects.filter(post_id__in=pks)
-    .order_by("category__name")
-    .values_list("post_id", "category__name", "category__slug")
-)
-_SLUG = "kiji-slug"
 
 
-def _urls(name):
-    """A function from a slug to the URL of `name` for it: `reverse()` once, as each of
-    some twenty links a page cost a tenth of a millisecond. The slug is quoted as
-    `reverse()` quotes it."""
-    pattern = reverse(name, kwargs={"slug": _SLUG})
-    before, after = pattern.split(_SLUG)
-    return lambda slug: before + quote(slug, safe=RFC3986_SUBDELIMS + "/~:@") + after
-
-
-def results(pks, query, width=120):
-    """The `Result` of each post of `pks`, in that order, in two queries: the posts'
-    fields and text, their categories. No model is made for them (that, and the
-    categories' managers, cost a page more than its excerpts)."""
+def results(request, pks, query, width=120):
+    """The `Result` of each post of `pks`, in that order, for `request`'s reader, in one
+    query: the posts' text, and the heads stored when they changed (rendered now for
+    staff, and while out of date, as list pages do their cards). Rendering the heads
+    for each search cost a page more than its excerpts."""
     pks = list(pks)
     if not pks:
         return []
-    numbered = {f"pk_{number}": pk for number, pk in enumerate(pks)}
-    rows = {pk: rest for pk, *rest in _TEXTS.rows(count=len(pks), **numbered)}
-    post_url, category_url = _urls("posts:detail"), _urls("posts:category")
-    categories = {}
-    for post_id, name, slug in _CATEGORIES.rows(count=len(pks), **numbered):
-        categories.setdefault(post_id, []).append((name, category_url(slug)))
-    date_format, pattern = formats.get_format("DATE_FORMAT"), _pattern(parse(query))
-    found = []
-    for pk in pks:
-        if pk not in rows:
-            continue
-        title, slug, published_at, description, body_text = rows[pk]
-        local = timezone.localtime(published_at)
-        found.append(
-            Result(
-                url=post_url(slug),
-                title=title,
-                published=local.isoformat(),
-                date=dateformat.format(local, date_format),
-                categories=categories.get(pk, []),
-                excerpt=_marked(_snippet("\n".join(filter(None, [description, body_text])), pattern, width)),
-            )
-        )
-    return found
+    rows = _TEXTS.rows(count=len(pks), **{f"pk_{number}": pk for number, pk in enumerate(pks)})
+    heads = pages.as_readers_see(request, [(pk, head, rendered) for pk, _, _, head, rendered in rows], pages.RESULT_HEAD)
+    texts = {pk: "\n".join(filter(None, [description, body_text])) for pk, description, body_text, _, _ in rows}
+    pattern = _pattern(parse(query))
+    return [Result(heads[pk], _marked(_snippet(texts[pk], pattern, width))) for pk in pks if pk in heads]
