@@ -6,6 +6,7 @@ from math import comb, sqrt
 
 from django.core import paginator
 from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Subquery
 from django.utils import timezone
 
 from ..compiled import Compiled
@@ -89,28 +90,16 @@ _FOUND_RANKED = _Query(
     static=("in_title", "limit"),
     unless_full=True,
 )
-# The publication time of the `walk`-th newest post.
-_WALKED_TO = _Query(
-    lambda index, now, walk: _published(now).order_by("-published_at", "-pk").values_list("published_at")[walk - 1 : walk],
-    static=("walk",),
-)
-# Of the posts published since `oldest_at`, newest first, those with `in_title` phrases in
-# the title, after `skip`.
-_NEWEST = _Query(
-    lambda index, now, oldest_at, in_title, skip, size: (
-        index.newest(_published(now).filter(published_at__gte=oldest_at).order_by("-published_at", "-pk"), in_title)
-        .values_list("pk")[skip : skip + size]
-    ),
-    static=("in_title", "skip", "size"),
-)
-# The same when every post is walked (there are fewer than `walk`).
-_NEWEST_OF_ALL = _Query(
-    lambda index, now, in_title, skip, size: (
-        index.newest(_published(now).order_by("-published_at", "-pk"), in_title)
-        .values_list("pk")[skip : skip + size]
-    ),
-    static=("in_title", "skip", "size"),
-)
+def _newest(index, now, walk, in_title, skip, size):
+    """Of the `walk` newest posts, those with `in_title` phrases in the title, newest
+    first, after `skip`: none where there are fewer posts than that."""
+    newest = _published(now).order_by("-published_at", "-pk")
+    # As a subquery the database computes once: the time of the `walk`-th newest post.
+    oldest_at = Subquery(newest.values("published_at")[walk - 1 : walk])
+    return index.newest(newest.filter(published_at__gte=oldest_at), in_title).values_list("pk")[skip : skip + size]
+
+
+_NEWEST = _Query(_newest, static=("walk", "in_title", "skip", "size"))
 # The posts with `in_title` phrases in the title (or more, unless `exactly`), sorted.
 _HAVING = _Query(
     lambda index, now, in_title, exactly, skip, size: (
@@ -236,12 +225,8 @@ class Paginator(paginator.Paginator):
                 # Posts with a phrase in the title are looked for by their titles first,
                 # which costs a tenth of reading their words: ten times as far.
                 walk = max(1, round(WALK_SCALE * sqrt(skip + size) * (10 if in_title else 1)))
-                oldest = self._rows(_WALKED_TO, walk=walk)
-                if oldest:
-                    found = self._rows(_NEWEST, oldest_at=oldest[0][0], **page)
-                else:
-                    found = self._rows(_NEWEST_OF_ALL, **page)
-                if len(found) == size or not oldest:
+                found = self._rows(_NEWEST, walk=walk, **page)
+                if len(found) == size:
                     return [pk for pk, in found]
             # Sorted by the title count first, which no index holds, so that PostgreSQL
             # finds the posts through the GIN index rather than reading them in order.
