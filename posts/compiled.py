@@ -155,7 +155,7 @@ class _Literal:
 def _unless_full(sql, query, columns):
     """`sql`'s rows while they are fewer than its slice's size; else one row of nulls."""
     if query.high_mark is None:
-        raise ValueError("an unless_full query is sliced")
+        raise ValueError("an unless_full query must be sliced")
     size = query.high_mark - query.low_mark
     # A query named more than once is computed once (PostgreSQL, SQLite).
     return (

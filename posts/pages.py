@@ -1,5 +1,6 @@
 """Readers' article pages, post cards and the heads of search results, rendered when
-content changes and stored with their post, so that a reader's request reads one row instead of rendering.
+content changes and stored with their post, so that a reader's request reads one row
+instead of rendering.
 
 A change bumps page versions (pagecache/versions.py); `note_changed` turns the bumped
 tags into posts to render again, in the change's transaction, and `refresh` (a task)
@@ -75,7 +76,7 @@ def refresh():
     return done
 
 
-# The templates of what is stored, and the field each is kept in.
+# The templates of the stored card (`card_html`) and search result head (`result_html`).
 CARD = "posts/_post_card.html"
 RESULT_HEAD = "posts/_search_result_head.html"
 
