@@ -129,7 +129,8 @@ def results(request, pks, query, width=120):
     if not pks:
         return []
     rows = _TEXTS.rows(count=len(pks), **{f"pk_{number}": pk for number, pk in enumerate(pks)})
-    heads = pages.as_readers_see(request, [(pk, head, rendered) for pk, _, _, head, rendered in rows], pages.RESULT_HEAD)
+    stored = [(pk, head, rendered) for pk, _, _, head, rendered in rows]
+    heads = pages.as_readers_see(request, stored, pages.RESULT_HEAD)
     texts = {pk: "\n".join(filter(None, [description, body_text])) for pk, description, body_text, _, _ in rows}
     pattern = _pattern(parse(query))
     return [Result(heads[pk], _marked(_snippet(texts[pk], pattern, width))) for pk in pks if pk in heads]

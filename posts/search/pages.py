@@ -41,9 +41,7 @@ class _Query:
 
     def __init__(self, build, *, static=(), counted=False, unless_full=False):
         self.build, self.counted, self.unless_full = build, counted, unless_full
-        self.compiled = Compiled(
-            self._built, static=(*self.SHAPE, *static), counted=counted, unless_full=unless_full
-        )
+        self.compiled = Compiled(self._built, static=(*self.SHAPE, *static), counted=counted, unless_full=unless_full)
 
     def _built(self, backend, phrases, common, terms, **arguments):
         return self.build(backend(phrases, terms, common), **arguments)
@@ -90,6 +88,8 @@ _FOUND_RANKED = _Query(
     static=("in_title", "limit"),
     unless_full=True,
 )
+
+
 def _newest(index, now, walk, in_title, skip, size):
     """Of the `walk` newest posts, those with `in_title` phrases in the title, newest
     first, after `skip`: none where there are fewer posts than that."""
