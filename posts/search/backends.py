@@ -180,6 +180,13 @@ class _SQLite(_Unindexed):
         title = [f"title : ({_combined(expressions, number, ' AND ', ' OR ')})"] if number else []
         return " AND ".join(every + title)
 
+    def __init__(self, size, terms, common=False, using=None, found=None):
+        """As `_Unindexed`'s; and the database `using` that `found_at_most()` asks,
+        which has already counted `found` documents for every phrase. An index built
+        into SQL (stand-in terms) has neither."""
+        super().__init__(size, terms, common)
+        self._using, self._found_at_most = using, {} if found is None else {0: found}
+
     @classmethod
     def surveyed(cls, using, terms):
         with connections[using].cursor() as cursor:
@@ -187,9 +194,7 @@ class _SQLite(_Unindexed):
                 f"SELECT ({_SQLITE_COUNT}), (SELECT max(rowid) FROM posts_search)", [terms["match_0"], MAX_RESULTS + 1]
             )
             found, everything = cursor.fetchone()
-        index = cls(len(terms.phrases), terms, found * _ROWID_COST > (everything or 0))
-        index._found_at_most, index._using = {0: found}, using
-        return index
+        return cls(len(terms.phrases), terms, found * _ROWID_COST > (everything or 0), using=using, found=found)
 
     def found_at_most(self, in_title):
         # FTS5 counts a word's thousand documents in some 0.05 ms, where the posts that

@@ -39,21 +39,18 @@ class _Query:
 
     SHAPE = ("backend", "phrases", "common")
 
-    def __init__(self, build, *, static=(), counted=False, unless_full=False):
-        self.build, self.counted, self.unless_full = build, counted, unless_full
-        self.compiled = Compiled(self._built, static=(*self.SHAPE, *static), counted=counted, unless_full=unless_full)
+    def __init__(self, build, *, static=(), **options):
+        """`options` are Compiled's (`counted`, `unless_full`): only the compiled
+        backends run such queries (SQLite's `count_first`, PostgreSQL's `ranks_found`)."""
+        self.build = build
+        self.compiled = Compiled(self._built, static=(*self.SHAPE, *static), **options)
 
     def _built(self, backend, phrases, common, terms, **arguments):
         return self.build(backend(phrases, terms, common), **arguments)
 
     def rows(self, index, using, **arguments):
         if not index.compiled:
-            built = self.build(index, **arguments).using(using)
-            if self.counted:
-                return [(built.count(),)]
-            rows = list(built)
-            full = self.unless_full and len(rows) == built.query.high_mark - built.query.low_mark
-            return None if full else rows
+            return list(self.build(index, **arguments).using(using))
         shape = {"backend": type(index), "phrases": index.size, "common": index.common}
         return self.compiled.rows(using, **shape, terms=index.terms, **arguments)
 
@@ -154,7 +151,8 @@ class Paginator(paginator.Paginator):
 
     def _rank(self, in_title, limit):
         """The posts `matches(in_title)`, as (pk, title matches), ranked, as far as
-        `limit`; or None where they were counted first, and are more than MAX_RESULTS."""
+        `limit`; or None where they are more than MAX_RESULTS, and were counted first
+        or not sent."""
         index = self._index
         if index.ranks_found:
             # More than MAX_RESULTS are not sent: 1,001 rows cost 0.4 ms more to read.
