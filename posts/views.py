@@ -203,7 +203,8 @@ def _term_list(request, model):
 
 
 def _term_detail(request, model, slug, page):
-    row = _TERMS[model].first(slug=slug)
+    # Kept while no term or post changes: every change to a term bumps LIST too.
+    row = versions.current().kept(("term", model, slug), LIST, lambda: _TERMS[model].first(slug=slug), found_only=True)
     if row is None:
         raise Http404("No such term")
     term = model.from_db(DEFAULT_DB_ALIAS, [field.attname for field in model._meta.concrete_fields], row)

@@ -14,7 +14,8 @@ made, and this process's page versions read.
                                                     read once per change to the list)
     /categories/, /tags/                   1        the terms with their post counts
     /categories/<slug>/, /tags/<slug>/,
-    and their /page/N/                     2        the term, then as a list page
+    and their /page/N/                     1        as a list page (the term is read once per
+                                                    change to the terms or posts)
     /archives/                             1        every published post's title, slug, date
     /search/?q=… (and &page=N)             3        first, on SQLite how many documents have
                                                     the words, on PostgreSQL the planner
@@ -54,7 +55,7 @@ pytestmark = pytest.mark.django_db
 ARTICLE = 1
 ARTICLE_RENDERED_NOW = 8
 LIST = 1
-TERM = 2
+TERM = 1
 TERM_LIST = 1
 ARTICLE_IN_A_NEW_PROCESS = 5
 ARCHIVES = 1

@@ -110,6 +110,22 @@ def test_a_slug_chosen_by_hand_stays_when_only_the_name_changes(admin_client):
     assert not Redirect.objects.exists()
 
 
+def test_a_term_page_shown_before_a_change_shows_the_change_and_is_gone_once_the_term_is(admin_client, client):
+    term = Tag.objects.create(name="生成AI", slug="generative-ai")
+    make_post(title="生成AIの記事", tags=["生成AI"])
+    assert "<h1 class=\"page-title\">生成AI</h1>" in client.get("/tags/generative-ai/").content.decode()
+
+    admin_client.post(
+        f"/admin/posts/tag/{term.pk}/change/", {"name": "生成 AI", "slug": "generative-ai", "description": "画像と文章"}
+    )
+
+    html = client.get("/tags/generative-ai/").content.decode()
+    assert "<h1 class=\"page-title\">生成 AI</h1>" in html and "<p>画像と文章</p>" in html
+    admin_client.post(f"/admin/posts/tag/{term.pk}/delete/", {"post": "yes"})
+    assert not Tag.objects.filter(pk=term.pk).exists()
+    assert client.get("/tags/generative-ai/").status_code == 404
+
+
 def test_renaming_a_tag_back_makes_its_first_url_live_again(client):
     term = Tag.objects.create(name="GPT4")
     make_post(tags=["GPT4"])

@@ -138,14 +138,20 @@ class Snapshot:
     def version(self, tag):
         return self.versions.get(tag, 0)
 
-    def kept(self, key, tag, make, scheduled=False):
+    def kept(self, key, tag, make, scheduled=False, found_only=False):
         """`make()`, kept in this process for as long as `tag`'s version holds (and,
         if `scheduled`, until the next scheduled publication or expiry: what time alone
-        changes, such as a list's count). Site settings, counts, shared page parts."""
+        changes, such as a list's count). Site settings, counts, shared page parts.
+        With `found_only`, a None is not kept: for what a request names (a term's slug),
+        so that requests for what does not exist cannot fill the memo."""
         version, now = self.version(tag), timezone.now().timestamp()
         known = self.memo.get(key)  # (version, value, good until)
         if known is None or known[0] != version or now >= known[2]:
-            known = self.memo[key] = (version, make(), self.next_change if scheduled else math.inf)
+            known = (version, make(), self.next_change if scheduled else math.inf)
+            if known[1] is None and found_only:
+                self.memo.pop(key, None)
+                return None
+            self.memo[key] = known
         return known[1]
 
     def stale(self, versions, rendered_at, now):
