@@ -225,13 +225,14 @@ def test_a_search_page_costs_the_same_queries_for_one_result_or_ten(client, djan
     for number in range(10):
         make_post(title=f"GPU{number}", categories=["AI", "ハードウェア"])
     client.get("/")  # the site settings are now cached
+    client.get("/search/?q=AI")  # and the unpublished posts counted
 
-    # The matches ranked; the page's posts with their text and the stored heads of
-    # their results. First, on PostgreSQL, the setting that keeps it on its indexes; on
-    # SQLite, how many documents have the words (which way to read the posts, and
-    # whether so few need no counting before they are ranked).
+    # First, how many documents have the words (on SQLite, which way to read the posts
+    # too), after, on PostgreSQL, the settings that keep it on its indexes; then the
+    # matches ranked, and the page's posts with their text and the stored heads of
+    # their results.
     for query in ["量子", "GPU"]:
-        with django_assert_num_queries(3):
+        with django_assert_num_queries(4 if connection.vendor == "postgresql" else 3):
             client.get(f"/search/?q={query}")
 
 
@@ -283,6 +284,26 @@ def test_posts_readers_cannot_see_count_towards_no_cap(client, monkeypatch):
     html = client.get("/search/?q=量子").content.decode()
     assert "11 件見つかりました" in html and "以上" not in html
     assert every_page(client, "量子") == [f"ニュース{number:02}" for number in range(11)]
+
+
+def test_posts_made_unpublished_since_the_last_search_count_towards_no_cap_either(client, monkeypatch):
+    # A search counts the posts readers cannot see once per change to the posts; here
+    # 12 published posts match, at the cap, then a draft is added and one is scheduled.
+    monkeypatch.setattr(search.backends, "MAX_RESULTS", 12)
+    now = timezone.now()
+    posts = [
+        make_post(title=f"ニュース{number:02}", body="量子の話。", published_at=now - timezone.timedelta(hours=number))
+        for number in range(12)
+    ]
+    html = client.get("/search/?q=量子").content.decode()
+    assert "12 件見つかりました" in html and "以上" not in html
+
+    make_post(title="下書きの量子", body="量子の話。", status=Post.Status.DRAFT)
+    posts[0].published_at = now + timezone.timedelta(days=1)
+    posts[0].save()
+
+    html = client.get("/search/?q=量子").content.decode()
+    assert "11 件見つかりました" in html and "以上" not in html
 
 
 def test_a_common_word_in_titles_past_the_cap_lists_the_newest_of_those_titles(client, monkeypatch):

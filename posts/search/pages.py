@@ -10,7 +10,8 @@ from django.db.models import Subquery
 from django.utils import timezone
 
 from ..compiled import Compiled
-from ..models import Post
+from ..models import Post, published_q
+from ..pagecache import LIST, versions
 from . import backends
 from .backends import index_for, through_indexes
 from .words import parse
@@ -127,7 +128,12 @@ class Paginator(paginator.Paginator):
 
     @cached_property
     def _index(self):
-        return index_for(self.using, self.phrases)
+        # Counted once per change to the posts, and again when a scheduled one appears
+        # or expires: every change to a post, a draft's too, bumps LIST.
+        unpublished = versions.current().kept(
+            ("count", "unpublished"), LIST, lambda: Post.objects.exclude(published_q(at=self.now)).count(), scheduled=True
+        )
+        return index_for(self.using, self.phrases, unpublished)
 
     def _rows(self, query, **arguments):
         return query.rows(self._index, self.using, now=self.now, **arguments)
@@ -154,6 +160,13 @@ class Paginator(paginator.Paginator):
         `limit`; or None where they are more than MAX_RESULTS, and were counted first
         or not sent."""
         index = self._index
+        # Where the index counts its own documents, none found needs no ranking, and as
+        # many as its `limit` are more published posts than the pages rank.
+        at_most = index.found_at_most(in_title)
+        if at_most == 0:
+            return []
+        if at_most is not None and at_most >= index.limit:
+            return None
         if index.ranks_found:
             # More than MAX_RESULTS are not sent: 1,001 rows cost 0.4 ms more to read.
             found = self._rows(_FOUND_RANKED, in_title=in_title, limit=limit)
@@ -163,16 +176,12 @@ class Paginator(paginator.Paginator):
             found.sort(key=lambda row: (row[1], row[2], row[0]), reverse=True)
             return [(pk, title_matches) for pk, title_matches, _ in found]
         # Where ranking costs much more than counting, the matches are counted first
-        # (on SQLite, a common word: it read each post's row); unless the index's own
-        # count, of published posts and others, says they are none or few enough.
-        if index.count_first:
-            at_most = index.found_at_most(in_title)
-            if not at_most:
-                return []
-            if at_most > backends.MAX_RESULTS:
-                ((counted,),) = self._rows(_COUNTED, in_title=in_title, limit=limit)
-                if counted > backends.MAX_RESULTS:
-                    return None
+        # (on SQLite, a common word: it read each post's row); unless the documents
+        # found are few enough.
+        if index.count_first and (at_most is None or at_most > backends.MAX_RESULTS):
+            ((counted,),) = self._rows(_COUNTED, in_title=in_title, limit=limit)
+            if counted > backends.MAX_RESULTS:
+                return None
         # Ranked by the database, which returns two integers a post: SQLite keeps times
         # as text, and loading a thousand of them here would take longer than the query.
         return self._rows(_RANKED, in_title=in_title, limit=limit)
