@@ -3,12 +3,12 @@
 Builds the realistic site of benchmarks/sitegen.py (2,000 posts by default), imports it
 with `import_hugo` into a temporary SQLite file and into an empty PostgreSQL database
 (its own, --database), runs the task worker until the queue is empty (related posts,
-cover copies), and serves it with production settings, `gunicorn cms.wsgi --workers 2`
-(sync workers), in four configurations: SQLite with the page cache on (locmem) and
-off, PostgreSQL with Redis (one Redis database of its own, flushed) with the page
-cache on and off. Beside them runs the reference, benchmarks/trivial/: Django with
-Kiji's middleware stack and one view sending the bytes of Kiji's cached article page,
-under the same gunicorn.
+cover copies), on PostgreSQL vacuums and analyses it as autovacuum would, and serves
+it with production settings, `gunicorn cms.wsgi --workers 2` (sync workers), in four
+configurations: SQLite with the page cache on (locmem) and off, PostgreSQL with Redis
+(one Redis database of its own, flushed) with the page cache on and off. Beside them
+runs the reference, benchmarks/trivial/: Django with Kiji's middleware stack and one
+view sending the bytes of Kiji's cached article page, under the same gunicorn.
 
 Pages: an article of median length with a cover, tags, affiliate boxes and related
 posts; the home page; the tag with most posts; a search for a common word that has a
