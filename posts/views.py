@@ -202,12 +202,21 @@ def _term_list(request, model):
     )
 
 
+def _term(model, slug):
+    """The term with `slug`, or None: kept while no term or post changes (every change
+    to a term bumps LIST too), and shared by the requests, which only read it."""
+
+    def read():
+        row = _TERMS[model].first(slug=slug)
+        return row and model.from_db(DEFAULT_DB_ALIAS, [field.attname for field in model._meta.concrete_fields], row)
+
+    return versions.current().kept(("term", model, slug), LIST, read, found_only=True)
+
+
 def _term_detail(request, model, slug, page):
-    # Kept while no term or post changes: every change to a term bumps LIST too.
-    row = versions.current().kept(("term", model, slug), LIST, lambda: _TERMS[model].first(slug=slug), found_only=True)
-    if row is None:
+    term = _term(model, slug)
+    if term is None:
         raise Http404("No such term")
-    term = model.from_db(DEFAULT_DB_ALIAS, [field.attname for field in model._meta.concrete_fields], row)
     depends_on(request, term_tag(term))
     now, path = timezone.now(), term.get_absolute_url()
     joined, walked = _TERM_ROWS[model]
@@ -218,7 +227,7 @@ def _term_detail(request, model, slug, page):
     def rows(start, stop):
         # Walking the newest posts reads about stop × (all ÷ the term's) index entries;
         # joining reads the row of each of the term's posts, ROW_COST times as costly.
-        total = _counted(("count", reverse("posts:home")), LIST, lambda: Post.objects.published(at=now).count())
+        total = _counted(("count", "published"), LIST, lambda: Post.objects.published(at=now).count())
         way = walked if stop * total < ROW_COST * _counted(("count", path), term_tag(term), count) ** 2 else joined
         return way.rows(now=now, term_id=term.pk, start=start, stop=stop)
 

@@ -116,8 +116,10 @@ class Paginator(paginator.Paginator):
     Ranking every match of a common word would read tens of thousands of posts; a page
     reads a bounded number instead. The posts with every phrase are fetched through the
     index, up to MAX_RESULTS + 1 of them; if there are more, those with a phrase or more
-    in the title; if still too many, with two or more, and so on. The first set that
-    fits is ranked in full and comes first. The rest of the results are the posts with
+    in the title; if still too many, with two or more, and so on. The index's count of
+    each set's documents comes first, and mostly tells without reading a post whether
+    the set is empty or too big (see `found_at_most`). The first set that fits is
+    ranked in full and comes first. The rest of the results are the posts with
     one phrase fewer in the title, newest first: read from the newest posts one by one,
     which is quick for a word in many of them, or, for a word that few of the newest
     posts have, found through the index and sorted (see WALK_SCALE)."""
