@@ -123,13 +123,14 @@ def reader_request(path):
     return _ReaderRequest(path)
 
 
-def fresh(rendered, now=None):
-    """Whether a stored page and card, rendered as `rendered` says, are current."""
+def fresh(rendered, now=None, snapshot=None):
+    """Whether a stored page and card, rendered as `rendered` says, are current (as
+    `snapshot`, this process's versions, says: read now if not given)."""
     rendered = rendered or {}
     if not rendered.get("versions"):
         return False
     now = now if now is not None else timezone.now().timestamp()
-    return not versions.current().stale(rendered["versions"], rendered["at"], now)
+    return not (snapshot or versions.current()).stale(rendered["versions"], rendered["at"], now)
 
 
 def for_readers(request):
@@ -170,9 +171,9 @@ def as_readers_see(request, rows, template):
     the rows were read has none."""
     from django.utils.safestring import mark_safe
 
-    readers, now = for_readers(request), timezone.now().timestamp()
+    readers, now, snapshot = for_readers(request), timezone.now().timestamp(), versions.current()
     # Rendered by this same template when stored, escaped there.
-    shown = {pk: mark_safe(html) for pk, html, rendered in rows if readers and html and fresh(rendered, now)}
+    shown = {pk: mark_safe(html) for pk, html, rendered in rows if readers and html and fresh(rendered, now, snapshot)}
     missing = [pk for pk, _html, _rendered in rows if pk not in shown]
     if missing:
         for post in Post.objects.for_list().filter(pk__in=missing):

@@ -157,10 +157,16 @@ class Snapshot:
     def stale(self, versions, rendered_at, now):
         """Whether a page made at `rendered_at` with `versions` ({tag: version}) is out
         of date at `now` (timestamps)."""
+        # Loops rather than any() over generators, which cost a list page's or search
+        # page's ten stored cards or heads a tenth of a millisecond.
         current = self.versions
-        if any(current.get(tag, 0) != version for tag, version in versions.items()):
-            return True
-        return any(rendered_at < at <= now and not tags.isdisjoint(versions) for at, tags in self.events)
+        for tag, version in versions.items():
+            if current.get(tag, 0) != version:
+                return True
+        for at, tags in self.events:
+            if rendered_at < at <= now and not tags.isdisjoint(versions):
+                return True
+        return False
 
     def _refresh(self):
         from ..models import CacheTag, ContentVersion
