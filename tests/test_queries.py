@@ -22,9 +22,10 @@ made, and this process's page versions read.
                                                     none or too many; the page's posts' text
                                                     and their results' stored heads (the
                                                     unpublished posts are counted once per
-                                                    change to the posts). PostgreSQL: 4, the
-                                                    first the planner settings of the
-                                                    search's transaction (search/backends.py)
+                                                    change to the posts). PostgreSQL: 5, as
+                                                    the search sets its planner settings
+                                                    first and resets them after its ranking
+                                                    (search/backends.py)
     /search/ (no query)                    0
     /index.xml, /posts/index.xml           3        posts, their categories, their tags
     /categories/<slug>/index.xml,
@@ -61,7 +62,7 @@ TERM = 1
 TERM_LIST = 1
 ARTICLE_IN_A_NEW_PROCESS = 5
 ARCHIVES = 1
-SEARCH = 4 if connection.vendor == "postgresql" else 3  # see test_search
+SEARCH = 5 if connection.vendor == "postgresql" else 3  # see test_search
 EMPTY_SEARCH = 0
 SITE_FEED = 3
 TERM_FEED = 4

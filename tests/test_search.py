@@ -228,12 +228,30 @@ def test_a_search_page_costs_the_same_queries_for_one_result_or_ten(client, djan
     client.get("/search/?q=AI")  # and the unpublished posts counted
 
     # First, how many documents have the words (on SQLite, which way to read the posts
-    # too), after, on PostgreSQL, the settings that keep it on its indexes; then the
-    # matches ranked, and the page's posts with their text and the stored heads of
-    # their results.
+    # too); then the matches ranked, and the page's posts with their text and the
+    # stored heads of their results. On PostgreSQL, the ranking sets the settings that
+    # keep it on its indexes before and resets them after.
     for query in ["量子", "GPU"]:
-        with django_assert_num_queries(4 if connection.vendor == "postgresql" else 3):
+        with django_assert_num_queries(5 if connection.vendor == "postgresql" else 3):
             client.get(f"/search/?q={query}")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the planner settings are PostgreSQL's")
+@pytest.mark.parametrize("url", ["/search/?q=量子", "/search/?q=量子&page=9", "/search/?q=量子&page=x"])
+def test_the_planner_settings_of_a_search_do_not_outlast_it(client, url):
+    make_post(title="量子ひとつ")
+
+    def settings():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('enable_seqscan'), current_setting('jit'),"
+                " current_setting('max_parallel_workers_per_gather')"
+            )
+            return cursor.fetchone()
+
+    before = settings()
+    client.get(url)
+    assert settings() == before and before[0] == "on"
 
 
 def every_page(client, query):

@@ -7,7 +7,7 @@ from contextvars import ContextVar
 from functools import reduce
 from itertools import combinations
 
-from django.db import connections, transaction
+from django.db import DatabaseError, connections
 from django.db.models import BigIntegerField, BooleanField, Case, F, Func, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.lookups import In
@@ -387,7 +387,7 @@ def search(queryset, query):
 
 @contextmanager
 def through_indexes(using):
-    """On PostgreSQL, a transaction whose queries read tables through their indexes.
+    """On PostgreSQL, queries that read tables through their indexes.
 
     PostgreSQL does not count the cost of reading `words` (a tsvector of some 20 kB,
     stored apart from its row) when it weighs reading every document instead of
@@ -395,23 +395,35 @@ def through_indexes(using):
     100,000 posts it read all 100,000 documents (0.7 s) rather than the 1,034 that the
     index finds (3 ms). With sequential scans off, it uses the index whatever it thinks.
     These queries take milliseconds, so they are not worth JIT compilation (20 ms, for
-    the sorts that look costly) or parallel workers (a few ms to start) either."""
+    the sorts that look costly) or parallel workers (a few ms to start) either.
+
+    The settings are the session's, reset as the block ends: set in a transaction of
+    their own, they cost a search's page two round trips more (BEGIN and COMMIT)."""
     connection = connections[using]
     if connection.vendor != "postgresql" or using in _THROUGH_INDEXES.get():
-        yield  # a page's ranking and its rest share one (three round trips fewer)
+        yield  # a page's ranking and its rest share one (a round trip fewer)
         return
-    # No savepoint inside a transaction already open: these queries only read.
-    with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true),"
-            " set_config('max_parallel_workers_per_gather', '0', true)"
-        )
-        token = _THROUGH_INDEXES.set(_THROUGH_INDEXES.get() | {using})
+    with connection.cursor() as cursor:
+        cursor.execute(_PLANNER_SETTINGS)
+    token = _THROUGH_INDEXES.set(_THROUGH_INDEXES.get() | {using})
+    try:
+        yield
+    finally:
+        _THROUGH_INDEXES.reset(token)
         try:
-            yield
-        finally:
-            _THROUGH_INDEXES.reset(token)
+            with connection.cursor() as cursor:
+                cursor.execute(_PLANNER_RESET)
+        except DatabaseError:
+            # In a transaction that an error has aborted, its rollback resets them. Out
+            # of one, the connection is broken: closed, so that none keeps them.
+            if not connection.in_atomic_block:
+                connection.close()
 
 
+_PLANNER_SETTINGS = (
+    "SELECT set_config('enable_seqscan', 'off', false), set_config('jit', 'off', false),"
+    " set_config('max_parallel_workers_per_gather', '0', false)"
+)
+_PLANNER_RESET = "RESET enable_seqscan; RESET jit; RESET max_parallel_workers_per_gather"
 # The databases whose queries go through_indexes() here and now.
 _THROUGH_INDEXES = ContextVar("through_indexes", default=frozenset())

@@ -199,19 +199,10 @@ class Paginator(paginator.Paginator):
         return self._ranking[1] is not None
 
     def page(self, number):
-        # The ranking and the rest of the page share one transaction through_indexes(),
-        # which no error may leave: inside a request's own transaction, it would break
-        # that one.
-        error = None
+        # The ranking and the rest of the page share the settings of through_indexes().
         with through_indexes(self.using) if self.phrases else nullcontext():
-            try:
-                number = self.validate_number(number)
-            except paginator.InvalidPage as invalid:
-                error = invalid
-            else:
-                pks = self._pks(number)
-        if error:
-            raise error
+            number = self.validate_number(number)
+            pks = self._pks(number)
         # The page holds the posts' ids, best first: `excerpts.results` reads what the
         # page shows of them.
         return self._get_page(pks, number, self)
