@@ -401,7 +401,7 @@ def through_indexes(using):
     their own, they cost a search's page two round trips more (BEGIN and COMMIT)."""
     connection = connections[using]
     if connection.vendor != "postgresql" or using in _THROUGH_INDEXES.get():
-        yield  # a page's ranking and its rest share one (a round trip fewer)
+        yield  # a page's ranking and its rest share them (two round trips fewer)
         return
     with connection.cursor() as cursor:
         cursor.execute(_PLANNER_SETTINGS)
@@ -425,5 +425,6 @@ _PLANNER_SETTINGS = (
     " set_config('max_parallel_workers_per_gather', '0', false)"
 )
 _PLANNER_RESET = "RESET enable_seqscan; RESET jit; RESET max_parallel_workers_per_gather"
+
 # The databases whose queries go through_indexes() here and now.
 _THROUGH_INDEXES = ContextVar("through_indexes", default=frozenset())

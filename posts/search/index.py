@@ -11,7 +11,6 @@ from .words import document
 INDEXED_VENDORS = {"sqlite", "postgresql"}
 
 
-
 def _save(document_model, rows, using):
     document_model.objects.using(using).bulk_create(
         [document_model(post_id=pk, title=title, body=body) for pk, title, body in rows],

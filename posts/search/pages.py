@@ -133,7 +133,10 @@ class Paginator(paginator.Paginator):
         # Counted once per change to the posts, and again when a scheduled one appears
         # or expires: every change to a post, a draft's too, bumps LIST.
         unpublished = versions.current().kept(
-            ("count", "unpublished"), LIST, lambda: Post.objects.exclude(published_q(at=self.now)).count(), scheduled=True
+            ("count", "unpublished", self.using),
+            LIST,
+            lambda: Post.objects.using(self.using).exclude(published_q(at=self.now)).count(),
+            scheduled=True,
         )
         return index_for(self.using, self.phrases, unpublished)
 
@@ -159,8 +162,8 @@ class Paginator(paginator.Paginator):
 
     def _rank(self, in_title, limit):
         """The posts `matches(in_title)`, as (pk, title matches), ranked, as far as
-        `limit`; or None where they are more than MAX_RESULTS, and were counted first
-        or not sent."""
+        `limit`; or None where they are more than MAX_RESULTS: as the index's count of
+        its documents says, or counted first, or not sent."""
         index = self._index
         # Where the index counts its own documents, none found needs no ranking, and as
         # many as its `limit` are more published posts than the pages rank.
