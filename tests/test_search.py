@@ -324,6 +324,21 @@ def test_posts_made_unpublished_since_the_last_search_count_towards_no_cap_eithe
     assert "11 件見つかりました" in html and "以上" not in html
 
 
+@pytest.mark.parametrize("published, shown", [(3, "3 件見つかりました"), (4, "以上")])
+def test_a_site_with_more_unpublished_posts_than_the_cap_counts_exactly_all_the_same(client, monkeypatch, published, shown):
+    # With more drafts than the cap (3), counting the documents as far as the cap and
+    # the drafts would cost more than it spares: the published posts are counted.
+    monkeypatch.setattr(search.backends, "MAX_RESULTS", 3)
+    for number in range(published):
+        make_post(title=f"ニュース{number}", body="量子の話。")
+    for number in range(5):
+        make_post(title=f"下書き{number}", body="量子の話。", status=Post.Status.DRAFT)
+
+    html = client.get("/search/?q=量子").content.decode()
+    assert shown in html
+    assert len(every_page(client, "量子")) == 3
+
+
 def test_a_common_word_in_titles_past_the_cap_lists_the_newest_of_those_titles(client, monkeypatch):
     monkeypatch.setattr(search.backends, "MAX_RESULTS", 3)
     for number in range(5):

@@ -43,6 +43,13 @@ class _Terms(dict):
         return value
 
 
+def _document_limit(unpublished):
+    """How far `found_at_most` counts documents on a site with `unpublished` posts. Past
+    MAX_RESULTS of them, counting that far would cost more than the count of published
+    posts it spares: then only as far as telling none, or few enough, from more."""
+    return MAX_RESULTS + 1 + (unpublished if unpublished <= MAX_RESULTS else 0)
+
+
 class _Unindexed:
     """Posts found with `icontains` on their own text: no index, for a small site.
 
@@ -57,7 +64,9 @@ class _Unindexed:
         """`size` phrases, whose `terms_for()` are `terms`; `common`, as `surveyed()` found;
         `unpublished`, how many posts readers cannot see (see `found_at_most`)."""
         self.size, self.terms, self.common = size, terms, common
-        self.limit = MAX_RESULTS + 1 + unpublished
+        # Whether `limit` documents found mean too many published posts (see
+        # `found_at_most`).
+        self.bounds, self.limit = unpublished <= MAX_RESULTS, _document_limit(unpublished)
 
     @staticmethod
     def make_term(phrases, name, number):
@@ -79,8 +88,8 @@ class _Unindexed:
         counts its own matches cheaply; else None (it cannot tell).
 
         Documents are of posts published or not: so this is at least the number of
-        published posts that match, and, where it reaches `limit`, they are more than
-        MAX_RESULTS: no more than `unpublished` posts can be among them. Counting the
+        published posts that match, and, where it reaches `limit` (and `bounds`), they
+        are more than MAX_RESULTS: no more than `unpublished` can be among them. Counting the
         documents took a word in 1,700 posts some 0.1 ms (SQLite) or 0.2 ms (PostgreSQL),
         counting the published posts among them 0.4 ms or 1.2 ms; few posts are
         unpublished, in drafts or scheduled."""
@@ -198,7 +207,7 @@ class _SQLite(_Unindexed):
 
     @classmethod
     def surveyed(cls, using, terms, unpublished=0):
-        limit = MAX_RESULTS + 1 + unpublished
+        limit = _document_limit(unpublished)
         with connections[using].cursor() as cursor:
             cursor.execute(f"SELECT ({_SQLITE_COUNT}), (SELECT max(rowid) FROM posts_search)", [terms["match_0"], limit])
             found, everything = cursor.fetchone()

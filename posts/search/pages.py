@@ -170,7 +170,7 @@ class Paginator(paginator.Paginator):
         at_most = index.found_at_most(in_title)
         if at_most == 0:
             return []
-        if at_most is not None and at_most >= index.limit:
+        if at_most is not None and index.bounds and at_most >= index.limit:
             return None
         if index.ranks_found:
             # More than MAX_RESULTS are not sent: 1,001 rows cost 0.4 ms more to read.
